@@ -1,0 +1,1 @@
+"""AcmeCRM: a stand-in CRM server with its own field names, for tests and demos."""

@@ -1,0 +1,1 @@
+"""Lead storage: SQLAlchemy models, engine setup and migrations. No Qt here."""
