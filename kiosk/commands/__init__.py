@@ -1,0 +1,1 @@
+"""One module a ``kiosk`` subcommand: ``add_arguments(parser)`` and ``run(args)``."""

@@ -1,0 +1,18 @@
+"""Placeholder for ``kiosk decode``; its owner replaces this module."""
+
+from __future__ import annotations
+
+import argparse
+
+from kiosk.errors import KioskError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="configuration file (TOML)")
+    parser.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files to decode"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    raise KioskError("This command is not available yet.")
