@@ -1,0 +1,1 @@
+"""Camera sources, the QR decoder chain, de-duplication and the capture loop (no Qt)."""

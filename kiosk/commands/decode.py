@@ -1,10 +1,29 @@
-"""Placeholder for ``kiosk decode``; its owner replaces this module."""
+"""``kiosk decode``: decode the QR codes in image files, one JSON line an image.
+
+Each line is ``{file, codes, payload, contact, error}``: ``file`` is the argument exactly
+as given, ``codes`` lists every code read (text, decoder, raw bytes in hex, corners,
+text_error), ``payload`` is the first code's text or null, ``contact`` is what
+``kiosk parse`` would print for it or null, and ``error`` is ``{code, message}`` or null.
+Every image runs the whole decoder chain, fallbacks included, with no de-duplication.
+
+Exit status: 0, or 1 when an image cannot be read (its line is printed with an error).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from kiosk.errors import KioskError
+if TYPE_CHECKING:
+    from kiosk.capture.decoders import DecoderChain
+    from kiosk.capture.types import DecodedCode
+    from kiosk.config import Config
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,4 +34,108 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    raise KioskError("This command is not available yet.")
+    """Decode each image and print its JSON line; return 1 if any image was unreadable.
+
+    Raises:
+        ConfigError: the ``--config`` file is missing or invalid (exit status 1).
+    """
+    from kiosk.capture.decoders import DecoderChain
+    from kiosk.config import load_config
+
+    config = load_config(args.config)
+    chain = DecoderChain()
+    status = 0
+    for name in args.images:
+        line, readable = decode_image_file(name, chain, config)
+        _print_json(line)
+        if not readable:
+            status = 1
+    return status
+
+
+def decode_image_file(
+    name: str, chain: DecoderChain, config: Config | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Decode one image file and build its output line.
+
+    Returns:
+        The JSON-ready line, and whether the image could be read.
+    """
+    import cv2
+
+    line: dict[str, Any] = {
+        "file": name,
+        "codes": [],
+        "payload": None,
+        "contact": None,
+        "error": None,
+    }
+    image = cv2.imread(name, cv2.IMREAD_COLOR) if Path(name).is_file() else None
+    if image is None:
+        line["error"] = _unreadable(name)
+        return line, False
+
+    codes = chain.decode_still(image)
+    line["codes"] = [_code_json(code) for code in codes]
+    if not codes:
+        line["error"] = {
+            "code": "no_code_found",
+            "message": "No QR code was found in this image. Retake it closer, sharper "
+            "or with less glare.",
+        }
+    elif codes[0].text_error:
+        line["error"] = {
+            "code": "undecodable_text",
+            "message": f"The code was read but its text cannot be decoded: "
+            f"{codes[0].text_error}.",
+        }
+    else:
+        line["payload"] = codes[0].text
+        line["contact"], line["error"] = _parse_contact(codes[0].text, config)
+    return line, True
+
+
+def _unreadable(name: str) -> dict[str, str]:
+    path = Path(name)
+    if not path.exists():
+        return {
+            "code": "image_not_found",
+            "message": f"Image file {name} does not exist. Check the path.",
+        }
+    return {
+        "code": "unreadable_image",
+        "message": f"{name} cannot be read as an image. Use PNG, JPEG, WebP or BMP.",
+    }
+
+
+def _code_json(code: DecodedCode) -> dict[str, Any]:
+    return {
+        "text": code.text,
+        "decoder": code.decoder,
+        "raw_hex": code.raw.hex(),
+        "corners": [[round(x, 1), round(y, 1)] for x, y in code.corners],
+        "text_error": code.text_error or None,
+    }
+
+
+def _parse_contact(
+    payload: str, config: Config | None
+) -> tuple[dict[str, Any] | None, dict[str, str] | None]:
+    try:
+        from kiosk.contacts import PayloadRejected, parse
+    except ImportError as exc:
+        log.warning("Contact parsing is not available (%s); printing payloads only", exc)
+        return None, None
+    try:
+        contact = parse(payload, config)
+    except PayloadRejected as rejection:
+        return None, {"code": rejection.code, "message": rejection.message}
+    result: dict[str, Any] = contact.to_json_dict()
+    return result, None
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    # Written as UTF-8 bytes, so a C or ASCII locale cannot break non-ASCII names.
+    text = json.dumps(data, ensure_ascii=False) + "\n"
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()

@@ -85,7 +85,8 @@ class Contact:
     def to_json_dict(self) -> dict[str, Any]:
         """Return the fields that are present, as ``kiosk parse`` prints them.
 
-        Warnings are reduced to their codes; lists stay in payload order.
+        Warnings are reduced to their codes; lists stay in payload order. The address
+        lists only the parts that are present.
         """
         result: dict[str, Any] = {}
         for name, value in asdict(self).items():
@@ -97,7 +98,8 @@ class Contact:
                 continue
             if name == "address":
                 if self.address is not None and not self.address.is_empty():
-                    result[name] = asdict(self.address)
+                    parts = asdict(self.address).items()
+                    result[name] = {key: part for key, part in parts if part}
                 continue
             if value in ("", (), None):
                 continue

@@ -1,0 +1,139 @@
+"""The ``acmecrm`` command: run the AcmeCRM server in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8765
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser of ``acmecrm``."""
+    parser = argparse.ArgumentParser(
+        prog="acmecrm",
+        description="Run the AcmeCRM stand-in server (JSON API under /api/v1).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port; 0 picks a free port"
+    )
+    parser.add_argument(
+        "--db", type=Path, default=Path("acmecrm.db"), help="SQLite file of contacts"
+    )
+    parser.add_argument("--api-key", help="require this api_key in POST /api/v1/auth")
+    parser.add_argument(
+        "--secret",
+        help="token signing secret (default: env ACMECRM_SECRET, else a generated one "
+        "kept in acmecrm.secret beside the database)",
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
+    faults = parser.add_argument_group("faults (also settable at /_admin/faults)")
+    faults.add_argument(
+        "--down", action="store_true", help="answer 503 to every /api/v1 request"
+    )
+    faults.add_argument(
+        "--error-rate",
+        type=float,
+        help="share of requests that get a 500/502/503 (0-1)",
+    )
+    faults.add_argument(
+        "--latency-ms", type=int, help="delay added to each request, ms"
+    )
+    faults.add_argument(
+        "--rate-limit",
+        type=int,
+        help="requests a minute per token (default 100; 0 off)",
+    )
+    faults.add_argument("--token-ttl", type=int, help="token lifetime, seconds (900)")
+    faults.add_argument(
+        "--apply-then-timeout-rate",
+        type=float,
+        help="share of contact writes stored, then responded to after --hold-ms",
+    )
+    faults.add_argument(
+        "--hold-ms", type=int, help="how long such responses are held, ms (15000)"
+    )
+    faults.add_argument(
+        "--clock-skew-s", type=float, help="server clock offset for tokens, seconds"
+    )
+    faults.add_argument("--fault-seed", type=int, help="seed for the fault rates")
+    return parser
+
+
+def fault_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the fault settings given on the command line."""
+    names = (
+        "error_rate",
+        "latency_ms",
+        "rate_limit",
+        "token_ttl",
+        "apply_then_timeout_rate",
+        "hold_ms",
+        "clock_skew_s",
+    )
+    changes: dict[str, Any] = {
+        name: getattr(args, name) for name in names if getattr(args, name) is not None
+    }
+    if args.down:
+        changes["down"] = True
+    if args.fault_seed is not None:
+        changes["seed"] = args.fault_seed
+    return changes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the server until SIGTERM or Ctrl-C; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from acmecrm.embedded import make_running_server
+
+    try:
+        running = make_running_server(
+            args.db,
+            host=args.host,
+            port=args.port,
+            api_key=args.api_key,
+            faults=fault_changes(args),
+            secret=args.secret,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    except OSError as exc:
+        print(
+            f"acmecrm: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+        )
+        return 1
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    running.start()
+    print(f"AcmeCRM listening on {running.url}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

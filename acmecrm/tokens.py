@@ -1,0 +1,125 @@
+"""JWT issue and check for AcmeCRM, and the signing secret."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "HS256"
+SECRET_ENV = "ACMECRM_SECRET"
+SECRET_FILE_NAME = "acmecrm.secret"
+# A token whose iat is at most this far in the server's future is still accepted, so a
+# clock that moved back a little does not invalidate fresh tokens. PyJWT 2.6 and later
+# reject a future iat outright, which is why iat and exp are checked here by hand.
+IAT_LEEWAY_S = 60
+
+
+class InvalidToken(Exception):
+    """The bearer token is missing, malformed, badly signed or expired."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly signed token and its lifetime in seconds."""
+
+    token: str
+    expires_in: int
+
+
+class TokenIssuer:
+    """Signs and checks HS256 tokens against a server clock that may be skewed.
+
+    Args:
+        secret: The HMAC signing secret.
+        clock: Returns the server time in Unix seconds.
+    """
+
+    def __init__(self, secret: str, clock: Callable[[], float]) -> None:
+        if not secret:
+            raise ValueError("the token signing secret must not be empty")
+        self._secret = secret
+        self._clock = clock
+
+    def issue(self, subject: str, ttl_s: int) -> IssuedToken:
+        """Sign a token for ``subject`` that expires ``ttl_s`` seconds from now."""
+        now = int(self._clock())
+        claims = {
+            "sub": subject,
+            "iat": now,
+            "exp": now + ttl_s,
+            "jti": uuid.uuid4().hex,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return IssuedToken(token=token, expires_in=ttl_s)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """Return the claims of a valid token.
+
+        Raises:
+            InvalidToken: With the reason, when the token is not valid now.
+        """
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={
+                    "require": ["iat", "exp", "jti"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(f"token rejected: {exc}") from exc
+        now = self._clock()
+        if not isinstance(claims["exp"], int) or not isinstance(claims["iat"], int):
+            raise InvalidToken("token rejected: iat and exp must be integers")
+        if claims["exp"] <= now:
+            raise InvalidToken("token expired")
+        if claims["iat"] > now + IAT_LEEWAY_S:
+            raise InvalidToken("token issued in the future")
+        return claims
+
+
+def resolve_secret(explicit: str | None, db_path: str | os.PathLike[str]) -> str:
+    """Return the signing secret: ``explicit``, else the environment, else a file.
+
+    The file is ``acmecrm.secret`` beside the database. It is created with mode 0600 and
+    a random value when missing, and reused on later starts.
+    """
+    if explicit:
+        return explicit
+    from_env = os.environ.get(SECRET_ENV, "")
+    if from_env:
+        return from_env
+    return load_or_create_secret_file(Path(db_path).parent / SECRET_FILE_NAME)
+
+
+def load_or_create_secret_file(path: Path) -> str:
+    """Read the secret in ``path``, creating the file (mode 0600) when missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text(encoding="ascii").strip()
+        if not secret:
+            raise ValueError(
+                f"the secret file {path} is empty; delete it to generate a new one"
+            ) from None
+        return secret
+    secret = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    logger.info("generated a new token signing secret in %s", path)
+    return secret

@@ -1,0 +1,134 @@
+"""Windowed burst: the GUI thread's longest stall during a burst of 100 scans.
+
+Runs the "Simulate 100 scans" window (:class:`kiosk.gui.burst_dialog.BurstDialog`) on a
+real display, with the sync engine in its own thread against the embedded AcmeCRM, and
+reports the burst's figures plus ``gui_stall_ms_max`` from the QTimer heartbeat. With
+``--screenshots DIR`` it also saves ``burst.png``, ``staff.png`` and ``metrics.png``.
+
+Run under Xvfb:
+
+    Xvfb :98 -screen 0 1280x800x24 &
+    DISPLAY=:98 QT_QPA_PLATFORM=xcb python benchmarks/burst_gui.py --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from kiosk.config import parse_config
+from kiosk.gui.burst_dialog import STALL_LIMIT_MS, BurstDialog
+from kiosk.runtime import Runtime
+
+BURST_TIMEOUT_S = 300.0
+
+
+def run_one(runtime: Runtime, count: int) -> tuple[BurstDialog, Any]:
+    """Run one burst in a shown dialog; return the dialog and its result."""
+    dialog = BurstDialog(runtime, count)
+    dialog.show()
+    loop = QEventLoop()
+    dialog.burst_finished.connect(lambda _result: loop.quit())
+    QTimer.singleShot(BURST_TIMEOUT_S * 1000, loop.quit)
+    QTimer.singleShot(0, dialog.start)
+    loop.exec()
+    if dialog.is_running():
+        raise SystemExit(f"The burst did not finish within {BURST_TIMEOUT_S:.0f} s.")
+    return dialog, dialog.result
+
+
+def wait(app: QApplication, seconds: float) -> None:
+    """Run the event loop for ``seconds`` so windows paint and pollers report."""
+    del app
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def take_screenshots(
+    app: QApplication, runtime: Runtime, dialog: BurstDialog, folder: Path
+) -> None:
+    """Save the burst result, the staff panel and the metrics panel as PNG files."""
+    from kiosk.gui.staff.staff_panel import StaffPanel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    dialog.grab().save(str(folder / "burst.png"))
+    dialog.close()
+    runtime.save_lead(
+        {"first_name": "Noël", "last_name": "Brontë", "email": "noel.bronte@invalid"}
+    )
+    panel = StaffPanel(runtime, None)
+    panel.resize(1280, 800)
+    panel.show()
+    wait(app, 3.0)
+    assert panel.demo_controls is not None
+    panel.demo_controls.set_offline(True)
+    runtime.save_lead(
+        {
+            "first_name": "Søren",
+            "last_name": "Nørgaard",
+            "email": "soren@example.org",
+            "company": "Nordlys AS",
+        }
+    )
+    wait(app, 4.0)
+    panel.refresh_table()
+    wait(app, 1.5)
+    panel.grab().save(str(folder / "staff.png"))
+    panel.tabs.setCurrentIndex(1)
+    assert panel.metrics_panel is not None
+    panel.metrics_panel.refresh()
+    wait(app, 3.0)
+    panel.grab().save(str(folder / "metrics.png"))
+    panel.demo_controls.set_offline(False)
+    panel.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100, help="scans per burst")
+    parser.add_argument("--runs", type=int, default=1, help="bursts to run")
+    parser.add_argument("--screenshots", type=Path, help="folder for PNG screenshots")
+    args = parser.parse_args()
+    if os.environ.get("QT_QPA_PLATFORM", "") == "offscreen":
+        print("note: offscreen platform, not a real display", file=sys.stderr)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    results = []
+    with tempfile.TemporaryDirectory(prefix="kiosk-burst-gui-") as folder:
+        db_url = f"sqlite:///{Path(folder) / 'leads.sqlite3'}"
+        with Runtime(parse_config({}), db_url, crm_data_dir=Path(folder) / "crm") as rt:
+            rt.start_sync_thread()
+            dialog = None
+            for _ in range(args.runs):
+                dialog, result = run_one(rt, args.count)
+                figures = result.to_json_dict()
+                figures["gui_stall_at_s"] = round(dialog.stall_meter.max_stall_at_s, 3)
+                results.append(figures)
+                print(json.dumps(results[-1]), file=sys.stderr)
+                wait(app, 0.5)
+            if args.screenshots is not None and dialog is not None:
+                take_screenshots(app, rt, dialog, args.screenshots)
+    stalls = [result["gui_stall_ms_max"] for result in results]
+    summary = {
+        "platform": app.platformName(),
+        "runs": results,
+        "gui_stall_ms_max": max(stalls),
+        "gui_stall_ms_median": statistics.median(stalls),
+        "stall_limit_ms": STALL_LIMIT_MS,
+    }
+    print(json.dumps(summary, indent=2))
+    complete = all(r["saved"] == r["count"] == r["synced"] for r in results)
+    return 0 if complete and max(stalls) < STALL_LIMIT_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

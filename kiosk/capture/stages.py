@@ -1,0 +1,352 @@
+"""The decoder chain's stages: one decoder applied to one view of a frame.
+
+Every stage takes a :class:`FrameViews` (the frame plus views computed on demand and
+shared between stages) and returns the codes it read. Stages return only codes that
+passed their decoder's Reed-Solomon error correction: zxing-cpp results flagged invalid
+are used only as hints that a code is in view (:attr:`FrameViews.seen`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from kiosk.capture import deblur
+from kiosk.capture.imaging import as_image
+from kiosk.capture.textcodec import decode_payload
+from kiosk.capture.types import DecodedCode, Image
+from kiosk.capture.zbar import zbar_scan
+
+log = logging.getLogger(__name__)
+
+Corners = tuple[tuple[float, float], ...]
+Quad = tuple[tuple[float, float], ...]
+
+# A code narrower than this many pixels is upscaled before it is read again.
+SMALL_CODE_PX = 260
+QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+CROP_MARGIN = 0.25
+
+
+class FrameViews:
+    """A frame and the derived images the stages share, each computed once."""
+
+    def __init__(self, image: Image) -> None:
+        self.image = image
+        self.seen: list[Quad] = []
+        self._grey: Image | None = None
+        self._clahe: Image | None = None
+
+    @property
+    def grey(self) -> Image:
+        """The frame as a contiguous grey image."""
+        if self._grey is None:
+            if self.image.ndim == 3:
+                self._grey = as_image(cv2.cvtColor(self.image, cv2.COLOR_BGR2GRAY))
+            else:
+                self._grey = np.ascontiguousarray(self.image)
+        return self._grey
+
+    @property
+    def clahe(self) -> Image:
+        """The grey frame after contrast-limited adaptive histogram equalisation."""
+        if self._clahe is None:
+            equaliser = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+            self._clahe = as_image(equaliser.apply(self.grey))
+        return self._clahe
+
+    def regions(self) -> list[tuple[int, int, int, int]]:
+        """Return bounding boxes (x, y, w, h) with margin around codes seen so far."""
+        height, width = self.grey.shape[:2]
+        boxes = []
+        for quad in self.seen:
+            xs = [p[0] for p in quad]
+            ys = [p[1] for p in quad]
+            size = max(max(xs) - min(xs), max(ys) - min(ys), 8.0)
+            margin = size * CROP_MARGIN
+            left = int(max(0.0, min(xs) - margin))
+            top = int(max(0.0, min(ys) - margin))
+            right = int(min(float(width), max(xs) + margin))
+            bottom = int(min(float(height), max(ys) + margin))
+            if right - left >= 16 and bottom - top >= 16:
+                boxes.append((left, top, right - left, bottom - top))
+        return boxes
+
+
+StageFunction = Callable[[FrameViews], list[DecodedCode]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One try of the chain: its name, its function and whether live mode may run it."""
+
+    name: str
+    run: StageFunction
+    live: bool = True
+
+
+# --- zxing-cpp ------------------------------------------------------------------------
+
+
+def zxing_read(
+    grey: Image,
+    decoder: str,
+    *,
+    views: FrameViews | None = None,
+    transform: Callable[[float, float], tuple[float, float]] | None = None,
+    binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage,
+    try_invert: bool = False,
+    is_pure: bool = False,
+) -> list[DecodedCode]:
+    """Read QR codes with zxing-cpp in plain text mode.
+
+    Invalid results (a code found but not decoded) are not returned; their outlines are
+    added to ``views.seen`` when ``views`` is given.
+    """
+    results = zxingcpp.read_barcodes(
+        grey,
+        formats=QR_ONLY,
+        text_mode=zxingcpp.TextMode.Plain,
+        binarizer=binarizer,
+        try_invert=try_invert,
+        is_pure=is_pure,
+        return_errors=views is not None,
+    )
+    codes = []
+    for result in results:
+        corners = _zxing_corners(result.position, transform)
+        if not result.valid:
+            if views is not None:
+                views.seen.append(corners)
+            continue
+        codes.append(DecodedCode(result.text, bytes(result.bytes), decoder, corners))
+    return codes
+
+
+def _zxing_corners(
+    position: zxingcpp.Position,
+    transform: Callable[[float, float], tuple[float, float]] | None,
+) -> Corners:
+    points = (
+        position.top_left,
+        position.top_right,
+        position.bottom_right,
+        position.bottom_left,
+    )
+    corners = [(float(point.x), float(point.y)) for point in points]
+    if transform is not None:
+        corners = [transform(x, y) for x, y in corners]
+    return tuple(corners)
+
+
+def first_pass(views: FrameViews) -> list[DecodedCode]:
+    """zxing-cpp on the grey frame, dark codes only: the cheap try on every frame."""
+    return zxing_read(views.grey, "zxing", views=views)
+
+
+def zxing_inverted(views: FrameViews) -> list[DecodedCode]:
+    """zxing-cpp allowed to read light-on-dark codes too."""
+    return zxing_read(views.grey, "zxing-inverted", views=views, try_invert=True)
+
+
+def zxing_histogram(views: FrameViews) -> list[DecodedCode]:
+    """zxing-cpp with its global histogram binarizer (helps uneven glare)."""
+    return zxing_read(
+        views.grey,
+        "zxing-histogram",
+        views=views,
+        binarizer=zxingcpp.Binarizer.GlobalHistogram,
+    )
+
+
+def zxing_clahe(views: FrameViews) -> list[DecodedCode]:
+    """zxing-cpp on the contrast-equalised frame (dim light, low contrast)."""
+    return zxing_read(views.clahe, "zxing-clahe", views=views, try_invert=True)
+
+
+def zxing_sharpen(views: FrameViews) -> list[DecodedCode]:
+    """zxing-cpp on an unsharp-masked frame (slight blur)."""
+    blurred = cv2.GaussianBlur(views.grey, (0, 0), 2.0)
+    sharp = cv2.addWeighted(views.grey, 2.0, blurred, -1.0, 0)
+    return zxing_read(as_image(sharp), "zxing-sharpen", views=views)
+
+
+def zxing_downscale(views: FrameViews) -> list[DecodedCode]:
+    """zxing-cpp on the frame at half size, where a blurred large code looks sharper."""
+    half = cv2.resize(views.grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+
+    def back(x: float, y: float) -> tuple[float, float]:
+        return (x * 2.0, y * 2.0)
+
+    return zxing_read(
+        as_image(half), "zxing-downscale", views=views, transform=back, try_invert=True
+    )
+
+
+def zxing_mirrored(views: FrameViews) -> list[DecodedCode]:
+    """zxing-cpp on the frame flipped left to right (codes seen through a mirror)."""
+    width = views.grey.shape[1]
+    flipped = np.ascontiguousarray(views.grey[:, ::-1])
+
+    def unflip(x: float, y: float) -> tuple[float, float]:
+        return (width - 1 - x, y)
+
+    return zxing_read(flipped, "zxing-mirrored", transform=unflip, try_invert=True)
+
+
+def zxing_upscale_regions(views: FrameViews) -> list[DecodedCode]:
+    """Upscale the regions where a code was seen but not read, and read them again."""
+    codes: list[DecodedCode] = []
+    for left, top, width, height in views.regions()[:3]:
+        crop = views.grey[top : top + height, left : left + width]
+        scale = min(4.0, max(2.0, SMALL_CODE_PX * 2 / max(width, height)))
+        codes += _read_scaled(crop, scale, left, top, "zxing-upscale")
+        if codes:
+            break
+    return codes
+
+
+def zxing_upscale_frame(views: FrameViews) -> list[DecodedCode]:
+    """Upscale the whole frame twice and read it (small codes nobody located)."""
+    return _read_scaled(views.grey, 2.0, 0, 0, "zxing-upscale")
+
+
+def _read_scaled(
+    grey: Image, scale: float, left: int, top: int, decoder: str
+) -> list[DecodedCode]:
+    enlarged = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+
+    def back(x: float, y: float) -> tuple[float, float]:
+        return (left + x / scale, top + y / scale)
+
+    return zxing_read(as_image(enlarged), decoder, transform=back, try_invert=True)
+
+
+def zxing_deblur(
+    views: FrameViews, kernels: Sequence[deblur.Kernel]
+) -> list[DecodedCode]:
+    """Deconvolve the frame (or the regions where codes were seen) and read it."""
+    boxes = views.regions()[:2] or [(0, 0, views.grey.shape[1], views.grey.shape[0])]
+    for left, top, width, height in boxes:
+        crop = views.grey[top : top + height, left : left + width]
+        for kernel in kernels:
+            restored = deblur.wiener(crop, kernel)
+            name = f"zxing-deblur-{kernel.name}"
+            codes = zxing_read(restored, name, transform=_offset(left, top))
+            if codes:
+                return codes
+    return []
+
+
+def _offset(left: int, top: int) -> Callable[[float, float], tuple[float, float]]:
+    def back(x: float, y: float) -> tuple[float, float]:
+        return (left + x, top + y)
+
+    return back
+
+
+# --- OpenCV ---------------------------------------------------------------------------
+
+
+def opencv_aruco(views: FrameViews) -> list[DecodedCode]:
+    """Locate codes with OpenCV's Aruco-based detector, then decode each outline.
+
+    Each outline is decoded by OpenCV's own decoder, which applies error correction,
+    and when that fails by zxing-cpp on the rectified code.
+    """
+    detector = cv2.QRCodeDetectorAruco()
+    found, points = detector.detectMulti(views.grey)
+    if not found or points is None:
+        return []
+    codes: list[DecodedCode] = []
+    for quad in points:
+        corners = tuple((float(x), float(y)) for x, y in quad)
+        views.seen.append(corners)
+        codes += _rectified_read(views.grey, quad) or _opencv_decode(
+            views.grey, quad, corners
+        )
+    return codes
+
+
+def _opencv_decode(
+    grey: Image, quad: np.ndarray, corners: Corners
+) -> list[DecodedCode]:
+    decoder = cv2.QRCodeDetector()
+    try:
+        raw, _ = decoder.decodeBytes(grey, quad.reshape(1, 4, 2).astype(np.float32))
+    except cv2.error:
+        return []
+    if not raw:
+        return []
+    payload = _opencv_raw_bytes(bytes(raw))
+    eci = decoder.getEncoding()
+    text = decode_payload(payload, eci if eci > 0 else None)
+    return [DecodedCode(text.text, payload, "opencv-aruco", corners, text.error)]
+
+
+def _opencv_raw_bytes(returned: bytes) -> bytes:
+    """Undo OpenCV's conversion of non-UTF-8 payloads to UTF-8.
+
+    OpenCV 5.1 returns a byte-mode payload that is not valid UTF-8 as its ISO-8859-1
+    reading encoded in UTF-8 (a Shift_JIS 0x8E becomes U+008E). C1 control characters
+    never occur in real text, so their presence marks such a conversion.
+    """
+    try:
+        text = returned.decode("utf-8")
+    except UnicodeDecodeError:
+        return returned
+    converted = any("\x80" <= char <= "\x9f" for char in text)
+    if converted and all(char <= "\xff" for char in text):
+        return text.encode("latin-1")
+    # NOTE: a converted ISO-8859-1 payload without C1 bytes cannot be told apart from
+    # UTF-8 text, so it stays as OpenCV returned it (the text is the same either way).
+    return returned
+
+
+def _rectified_read(grey: Image, quad: np.ndarray) -> list[DecodedCode]:
+    side = 400.0
+    margin = side * 0.1
+    target = np.array(
+        [[margin, margin], [margin + side, margin], [margin + side, margin + side],
+         [margin, margin + side]],
+        dtype=np.float32,
+    )  # fmt: skip
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    size = int(side + 2 * margin)
+    warped = cv2.warpPerspective(
+        grey, matrix, (size, size), flags=cv2.INTER_CUBIC, borderValue=255
+    )
+    inverse = np.linalg.inv(matrix)
+
+    def back(x: float, y: float) -> tuple[float, float]:
+        point = inverse @ np.array([x, y, 1.0])
+        return (float(point[0] / point[2]), float(point[1] / point[2]))
+
+    return zxing_read(
+        as_image(warped), "zxing-rectified", transform=back, try_invert=True
+    )
+
+
+# --- zbar -----------------------------------------------------------------------------
+
+
+def pyzbar_binary(views: FrameViews) -> list[DecodedCode]:
+    """zbar in binary mode; its bytes are decoded by :func:`decode_payload`."""
+    return [_zbar_code(raw, points) for raw, points in zbar_scan(views.grey)]
+
+
+def pyzbar_binary_grey(grey: Image) -> list[DecodedCode]:
+    """zbar in binary mode on a grey image (for tests and benchmarks)."""
+    return [_zbar_code(raw, points) for raw, points in zbar_scan(grey)]
+
+
+def _zbar_code(raw: bytes, points: Corners) -> DecodedCode:
+    # NOTE: zbar's binary mode drops ECI designators, so the ECI rule cannot apply
+    # here; UTF-8 and the Shift_JIS or ISO-8859-1 guess still do.
+    text = decode_payload(raw)
+    return DecodedCode(text.text, raw, "pyzbar", points, text.error)

@@ -1,0 +1,90 @@
+"""Controls for the embedded demo CRM: take it offline, add errors or latency."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+logger = logging.getLogger(__name__)
+
+ERROR_RATES = (0.0, 0.1, 0.3, 0.5, 1.0)
+
+
+class DemoControls(QGroupBox):
+    """Fault switches for the demo CRM, shown only when the kiosk started it itself.
+
+    Each change goes through the server's ``set_faults``, so the sync engine meets the
+    same failures it would meet over hall Wi-Fi.
+
+    Signals:
+        faults_changed(dict): the server's fault settings after a change.
+    """
+
+    faults_changed = Signal(dict)
+
+    def __init__(self, server: Any, parent: QWidget | None = None) -> None:
+        super().__init__("Demo CRM controls", parent)
+        self._server = server
+        self.offline_button = QPushButton("Take CRM offline")
+        self.offline_button.setCheckable(True)
+        self.offline_button.toggled.connect(self._on_offline_toggled)
+        self.error_rate = QComboBox()
+        for rate in ERROR_RATES:
+            self.error_rate.addItem(f"{rate:.0%} errors", rate)
+        self.error_rate.currentIndexChanged.connect(self._on_error_rate_changed)
+        self.latency = QSpinBox()
+        self.latency.setRange(0, 10_000)
+        self.latency.setSingleStep(250)
+        self.latency.setSuffix(" ms latency")
+        self.latency.setKeyboardTracking(False)
+        self.latency.valueChanged.connect(self._on_latency_changed)
+        self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        layout = QHBoxLayout(self)
+        for widget in (self.offline_button, self.error_rate, self.latency):
+            layout.addWidget(widget)
+        layout.addWidget(self.summary, 1)
+        self._show_faults(self._server.faults())
+
+    def set_offline(self, offline: bool) -> None:
+        """Take the demo CRM offline (every API request answers 503) or back."""
+        self.offline_button.setChecked(offline)
+
+    @Slot(bool)
+    def _on_offline_toggled(self, offline: bool) -> None:
+        self.offline_button.setText("Bring CRM back" if offline else "Take CRM offline")
+        self._apply(down=offline)
+
+    @Slot(int)
+    def _on_error_rate_changed(self, _index: int) -> None:
+        self._apply(error_rate=float(self.error_rate.currentData()))
+
+    @Slot(int)
+    def _on_latency_changed(self, value: int) -> None:
+        self._apply(latency_ms=value)
+
+    def _apply(self, **faults: Any) -> None:
+        self._server.set_faults(**faults)
+        logger.info("demo CRM faults changed: %s", faults)
+        current = self._server.faults()
+        self._show_faults(current)
+        self.faults_changed.emit(dict(current))
+
+    def _show_faults(self, faults: dict[str, Any]) -> None:
+        parts = ["offline" if faults.get("down") else "online"]
+        if faults.get("error_rate"):
+            parts.append(f"{float(faults['error_rate']):.0%} errors")
+        if faults.get("latency_ms"):
+            parts.append(f"{int(faults['latency_ms'])} ms latency")
+        self.summary.setText("Demo CRM: " + ", ".join(parts))

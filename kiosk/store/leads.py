@@ -1,0 +1,369 @@
+"""The lead store: save a lead with its outbox row, find duplicates, list and search.
+
+Every method runs its own Session (one unit of work) and returns plain frozen
+dataclasses, so one :class:`LeadStore` can serve several threads at once while no ORM
+object crosses a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.errors import KioskError
+from kiosk.store import fields as lead_fields
+from kiosk.store.batch import NewLead as NewLead
+from kiosk.store.batch import SavedLead as SavedLead
+from kiosk.store.batch import insert_new_leads, lead_columns
+from kiosk.store.engine import create_store_engine, migrate_all
+from kiosk.store.models import Lead
+from kiosk.store.queries import (
+    is_rare_state,
+    last_synced_value,
+    latest_outbox_value,
+    lead_filter,
+)
+from sync_daemon import outbox
+from sync_daemon.db import BEGIN_OPTION, utcnow
+
+logger = logging.getLogger(__name__)
+
+NO_OUTBOX_ROW = ""
+"""The sync state reported for a lead without an outbox row (never written by us)."""
+
+
+class LeadNotFound(KioskError, LookupError):
+    """No lead has the given id."""
+
+    def __init__(self, lead_id: str) -> None:
+        super().__init__(f"No lead with id {lead_id} in this database.")
+        self.lead_id = lead_id
+
+
+@dataclass(frozen=True)
+class LeadSummary:
+    """A lead found by :meth:`LeadStore.find_duplicate`.
+
+    Attributes:
+        matched_on: the key that matched, ``"email"``, ``"badge_id"`` or ``"payload"``.
+    """
+
+    lead_id: str
+    revision: int
+    captured_at: datetime
+    updated_at: datetime
+    matched_on: str
+    first_name: str
+    last_name: str
+    email: str
+    company: str
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    """One lead at its latest revision, with where that revision stands in sync.
+
+    Attributes:
+        fields: every lead field (see :data:`kiosk.store.fields.LEAD_FIELDS`).
+        sync_state: the state of the newest outbox row (``pending``, ``synced``, ...).
+        crm_id: the CRM's id from the newest revision that reached the CRM, or None.
+        last_error: the newest outbox row's error or rejection reason, else ``""``.
+    """
+
+    lead_id: str
+    fields: dict[str, Any]
+    revision: int
+    captured_at: datetime
+    updated_at: datetime
+    sync_state: str
+    crm_id: str | None
+    last_error: str
+    synced_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    """One line of the staff panel's lead list."""
+
+    lead_id: str
+    revision: int
+    captured_at: datetime
+    updated_at: datetime
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    company: str
+    title: str
+    rating: str
+    sync_state: str
+    last_error: str
+    crm_id: str | None
+
+
+class LeadStore:
+    """Leads in one database, shared by threads; each call is its own transaction.
+
+    Attributes:
+        engine: the shared engine (writers begin with ``BEGIN IMMEDIATE`` on SQLite).
+        url: the SQLAlchemy URL the store was opened with.
+    """
+
+    def __init__(self, engine: Engine, url: str = "") -> None:
+        self.engine = engine
+        self.url = url
+        self._writer = sessionmaker(bind=engine, expire_on_commit=False)
+        reader_engine = engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+        self._reader = sessionmaker(bind=reader_engine)
+
+    def close(self) -> None:
+        """Close every pooled connection; the store must not be used afterwards."""
+        self.engine.dispose()
+
+    def save_lead(
+        self,
+        fields: Mapping[str, Any],
+        *,
+        lead_id: str | None = None,
+        payload_text: str = "",
+    ) -> SavedLead:
+        """Save a lead and its outbox row in one transaction, committed durably.
+
+        Args:
+            fields: lead fields by name. A new lead gets empty values for the fields
+                left out; an update keeps the previous values of the fields left out.
+            lead_id: the lead to update with a new revision; None saves a new lead.
+            payload_text: the QR payload the lead came from, kept as a hash so the
+                same payload scanned again is found by :meth:`find_duplicate`.
+
+        Raises:
+            LeadNotFound: ``lead_id`` names no lead.
+            ValueError: an unknown field name or an invalid rating.
+        """
+        with self._writer.begin() as session:
+            saved = _save(session, fields, lead_id, payload_text, None)
+        logger.debug("Saved lead %s revision %d", saved.lead_id, saved.revision)
+        return saved
+
+    def save_many(self, leads: Sequence[NewLead]) -> list[SavedLead]:
+        """Save several new leads, each with its outbox row, in one transaction.
+
+        The rows are written with one multi-row INSERT a table, many times faster
+        than calling :meth:`save_lead` for each lead.
+        """
+        if not leads:
+            return []
+        with self.engine.begin() as connection:
+            saved = insert_new_leads(connection, leads)
+        logger.debug("Saved %d leads in one transaction", len(saved))
+        return saved
+
+    def find_duplicate(
+        self, *, email: str = "", badge_id: str = "", payload_text: str = ""
+    ) -> LeadSummary | None:
+        """Find the lead of a returning visitor: by case-folded email, else badge id,
+        else the exact payload text. The newest matching lead wins.
+        """
+        keys = (
+            ("email", Lead.email_key, lead_fields.email_key(email)),
+            ("badge_id", Lead.badge_id, badge_id.strip()),
+            ("payload", Lead.payload_key, lead_fields.payload_key(payload_text)),
+        )
+        with self._reader() as session:
+            for matched_on, column, value in keys:
+                if not value:
+                    continue
+                query = (
+                    select(Lead)
+                    .where(column == value)
+                    .order_by(Lead.captured_at.desc())
+                    .limit(1)
+                )
+                lead = session.scalars(query).first()
+                if lead is not None:
+                    return _summary(lead, matched_on)
+        return None
+
+    def get_lead(self, lead_id: str) -> LeadRecord:
+        """Return a lead with its sync state.
+
+        Raises:
+            LeadNotFound: no lead has this id.
+        """
+        query = select(
+            Lead,
+            latest_outbox_value("state"),
+            latest_outbox_value("last_error"),
+            last_synced_value("crm_id"),
+            last_synced_value("synced_at"),
+        ).where(Lead.id == lead_id)
+        with self._reader() as session:
+            row = session.execute(query).first()
+        if row is None:
+            raise LeadNotFound(lead_id)
+        lead, state, last_error, crm_id, synced_at = row
+        return LeadRecord(
+            lead_id=lead.id,
+            fields=lead_fields.merge_fields(lead.fields, {}),
+            revision=lead.revision,
+            captured_at=lead.captured_at,
+            updated_at=lead.updated_at,
+            sync_state=state or NO_OUTBOX_ROW,
+            crm_id=crm_id,
+            last_error=last_error or "",
+            synced_at=synced_at,
+        )
+
+    def list_leads(
+        self,
+        search: str = "",
+        state: str | None = None,
+        offset: int = 0,
+        limit: int = 200,
+    ) -> list[LeadRow]:
+        """Return one page of leads, newest first.
+
+        Args:
+            search: words that must each occur in the name, email or company
+                (case-insensitive substring match).
+            state: only leads whose newest revision is in this outbox state.
+            offset: leads to skip, for fetching the next page.
+            limit: the page size.
+        """
+        query = (
+            select(
+                Lead.id,
+                Lead.revision,
+                Lead.captured_at,
+                Lead.updated_at,
+                Lead.first_name,
+                Lead.last_name,
+                Lead.email,
+                Lead.phone,
+                Lead.company,
+                Lead.title,
+                Lead.rating,
+                latest_outbox_value("state"),
+                latest_outbox_value("last_error"),
+                last_synced_value("crm_id"),
+            )
+            .where(lead_filter(search, state))
+            .order_by(Lead.captured_at.desc(), Lead.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        with self._reader() as session:
+            rows = session.execute(query).all()
+        return [_lead_row(row) for row in rows]
+
+    def count_leads(self, search: str = "", state: str | None = None) -> int:
+        """Count the leads :meth:`list_leads` would return over all its pages."""
+        with self._reader() as session:
+            rare = bool(state) and is_rare_state(session, str(state))
+            where = lead_filter(search, state, state_is_rare=rare)
+            query = select(func.count()).select_from(Lead).where(where)
+            return int(session.execute(query).scalar_one())
+
+    def lead_ids(self) -> list[str]:
+        """Return the id of every lead, oldest first."""
+        query = select(Lead.id).order_by(Lead.captured_at, Lead.id)
+        with self._reader() as session:
+            return list(session.scalars(query))
+
+    def reader_session(self) -> Session:
+        """Return a new read-only Session (no write lock); the caller closes it."""
+        return self._reader()
+
+
+def open_store(url: str) -> LeadStore:
+    """Open (and create or upgrade) the kiosk's database at ``url``.
+
+    A new SQLite file is created with mode 0600. The kiosk's migrations run first, then
+    the outbox's, each recorded in its own alembic version table.
+    """
+    engine = create_store_engine(url)
+    try:
+        migrate_all(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    logger.info("Opened the lead store")
+    return LeadStore(engine, url)
+
+
+def _save(
+    session: Session,
+    changes: Mapping[str, Any],
+    lead_id: str | None,
+    payload_text: str,
+    captured_at: datetime | None,
+) -> SavedLead:
+    now = utcnow()
+    if lead_id is None:
+        merged = lead_fields.merge_fields({}, changes)
+        lead = Lead(
+            id=str(uuid.uuid4()),
+            revision=1,
+            captured_at=captured_at or now,
+            updated_at=now,
+            payload_key="",
+        )
+        session.add(lead)
+    else:
+        found = session.get(Lead, lead_id)
+        if found is None:
+            raise LeadNotFound(lead_id)
+        lead = found
+        merged = lead_fields.merge_fields(lead.fields, changes)
+        lead.revision += 1
+        lead.updated_at = now
+    if payload_text:
+        lead.payload_key = lead_fields.payload_key(payload_text)
+    _copy_columns(lead, merged)
+    outbox_id = outbox.enqueue(session.connection(), lead.id, lead.revision, merged)
+    return SavedLead(lead.id, lead.revision, lead.captured_at, outbox_id)
+
+
+def _copy_columns(lead: Lead, merged: dict[str, Any]) -> None:
+    for name, value in lead_columns(merged).items():
+        setattr(lead, name, value)
+
+
+def _summary(lead: Lead, matched_on: str) -> LeadSummary:
+    return LeadSummary(
+        lead_id=lead.id,
+        revision=lead.revision,
+        captured_at=lead.captured_at,
+        updated_at=lead.updated_at,
+        matched_on=matched_on,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        email=lead.email,
+        company=lead.company,
+    )
+
+
+def _lead_row(row: Sequence[Any]) -> LeadRow:
+    return LeadRow(
+        lead_id=row[0],
+        revision=row[1],
+        captured_at=row[2],
+        updated_at=row[3],
+        first_name=row[4],
+        last_name=row[5],
+        email=row[6],
+        phone=row[7],
+        company=row[8],
+        title=row[9],
+        rating=row[10],
+        sync_state=row[11] or NO_OUTBOX_ROW,
+        last_error=row[12] or "",
+        crm_id=row[13],
+    )

@@ -1,0 +1,1 @@
+"""Migration scripts of the kiosk's tables, applied in revision order."""

@@ -1,0 +1,1 @@
+"""Icons of the kiosk window, as SVG files."""

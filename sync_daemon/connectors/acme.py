@@ -1,0 +1,353 @@
+"""AcmeCRM connector: one ``requests.Session``, explicit timeouts, typed errors."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from sync_daemon.auth import TokenGrant
+from sync_daemon.connectors.base import (
+    CredentialsRejected,
+    ItemResult,
+    RequestMetric,
+    RequestRejected,
+    TokenRejected,
+    TransientError,
+)
+from sync_daemon.ratelimit import parse_retry_after
+
+logger = logging.getLogger(__name__)
+
+API = "/api/v1"
+CONTACT_FIELDS = frozenset(
+    {
+        "acme_first_name", "acme_last_name", "acme_email", "acme_phone",
+        "acme_company", "acme_job_title", "acme_linkedin", "acme_notes",
+        "acme_lead_rating", "acme_consent_at", "acme_consent_version",
+        "acme_badge_id", "acme_event", "acme_qualifiers", "acme_source",
+    }
+)  # fmt: skip
+"""AcmeCRM's contact fields, checked when a mapping loads."""
+
+MAX_BULK = 100
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class InsecureUrlError(ValueError):
+    """A CRM URL that would send credentials in clear text to another host."""
+
+
+def check_crm_url(url: str) -> str:
+    """Return ``url`` without a trailing slash, or raise when it is not acceptable.
+
+    Raises:
+        InsecureUrlError: the scheme is not http(s), there is no host, or it is plain
+            http to a host other than loopback.
+    """
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        raise InsecureUrlError(
+            f"CRM URL {url!r} is not an http(s) URL with a host, such as "
+            "https://crm.example.com."
+        )
+    loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
+    if parts.scheme == "http" and not loopback:
+        raise InsecureUrlError(
+            f"CRM URL {url!r} uses plain http to a remote host; use https, because "
+            "the connection carries the API key and visitors' contact details."
+        )
+    return url.strip().rstrip("/")
+
+
+class AcmeConnector:
+    """Client of the AcmeCRM API.
+
+    Args:
+        base_url: the server's URL without a path, such as ``http://127.0.0.1:8765``.
+        api_key: sent to ``/auth`` when the server requires one.
+        operator_email: the operator the token is issued to.
+        timeout_s: connect and read timeout of every request.
+    """
+
+    name = "acme"
+    max_batch = MAX_BULK
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str = "",
+        operator_email: str = "",
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.base_url = check_crm_url(base_url)
+        self._api_key = api_key
+        self._operator_email = operator_email or "kiosk@booth.invalid"
+        self.timeout_s = timeout_s
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = "booth-kiosk-sync/0.1"
+        self.listeners: list[Callable[[RequestMetric], None]] = []
+
+    def __repr__(self) -> str:
+        return f"AcmeConnector({self.base_url!r})"
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._session.close()
+
+    def authenticate(self) -> TokenGrant:
+        """Request a token from ``/auth``.
+
+        Raises:
+            CredentialsRejected: the server refused the API key or operator (any 4xx
+                but 408 and 429).
+            TransientError: the server could not be reached or answered 408/429/5xx.
+        """
+        body: dict[str, Any] = {
+            "email": self._operator_email,
+            "name": "Booth kiosk",
+            "company": "",
+        }
+        if self._api_key:
+            body["api_key"] = self._api_key
+        response = self._post(f"{API}/auth", body, token=None, items=0)
+        status = response.status_code
+        if status in TRANSIENT_STATUSES or status >= 500:
+            raise TransientError(
+                f"AcmeCRM answered HTTP {status} to the token request",
+                status=status,
+                retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+                unreachable=status == 503,
+            )
+        if status != 200:
+            raise CredentialsRejected(
+                f"AcmeCRM refused to issue a token (HTTP {status}: "
+                f"{_describe(response)}); check the API key and operator email in "
+                "the [crm] configuration."
+            )
+        data = _json(response)
+        token = data.get("token")
+        expires_in = data.get("expires_in")
+        if not isinstance(token, str) or not isinstance(expires_in, int | float):
+            raise TransientError("AcmeCRM sent an auth answer without a token")
+        return TokenGrant(token=token, expires_in=float(expires_in))
+
+    def health(self) -> None:
+        """Check ``/health``; raise :class:`TransientError` unless the server is up."""
+        started = time.time()
+        url = self.base_url + f"{API}/health"
+        try:
+            response = self._session.get(url, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            self._notify(f"{API}/health", 0, started, ok=False, reason=_name(exc))
+            raise TransientError(
+                f"AcmeCRM is unreachable ({_name(exc)})", unreachable=True
+            ) from None
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        ok = response.status_code == 200
+        reason = "" if ok else f"HTTP {response.status_code}"
+        self._notify(
+            f"{API}/health",
+            response.status_code,
+            started,
+            ok=ok,
+            reason=reason,
+            retry_after_s=retry_after,
+        )
+        if not ok:
+            raise TransientError(
+                f"AcmeCRM health check answered HTTP {response.status_code}",
+                status=response.status_code,
+                retry_after_s=retry_after,
+                unreachable=True,
+            )
+
+    def send_bulk(
+        self, token: str, items: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[ItemResult]:
+        """Upsert up to 100 ``(idempotency key, contact)`` pairs in one request.
+
+        Returns:
+            One result per item, in request order.
+        """
+        if not 0 < len(items) <= MAX_BULK:
+            raise ValueError(f"a bulk request carries 1 to {MAX_BULK} contacts")
+        body = {
+            "contacts": [{"idempotency_key": key, **contact} for key, contact in items]
+        }
+        response = self._post(
+            f"{API}/contacts/bulk", body, token=token, items=len(items)
+        )
+        self._raise_for_request(response)
+        return _bulk_results(_json(response), len(items))
+
+    def send_one(self, token: str, key: str, contact: dict[str, Any]) -> ItemResult:
+        """Upsert one contact with its idempotency key."""
+        response = self._post(f"{API}/contacts", contact, token=token, items=1, key=key)
+        if response.status_code == 422:
+            return ItemResult(status=422, message=_describe(response))
+        self._raise_for_request(response)
+        data = _json(response)
+        return ItemResult(status=response.status_code, crm_id=_acme_id(data))
+
+    def _post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        token: str | None,
+        items: int,
+        key: str = "",
+    ) -> requests.Response:
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if key:
+            headers["Idempotency-Key"] = key
+        started = time.time()
+        try:
+            response = self._session.post(
+                self.base_url + path, json=body, headers=headers, timeout=self.timeout_s
+            )
+        except requests.Timeout as exc:
+            self._notify(path, 0, started, ok=False, reason="timeout", items=items)
+            raise TransientError(
+                f"AcmeCRM did not answer within {self.timeout_s:g} s ({_name(exc)})"
+            ) from None
+        except requests.RequestException as exc:
+            self._notify(path, 0, started, ok=False, reason=_name(exc), items=items)
+            raise TransientError(
+                f"AcmeCRM is unreachable ({_name(exc)})", unreachable=True
+            ) from None
+        ok = response.status_code < 400
+        self._notify(
+            path,
+            response.status_code,
+            started,
+            ok=ok,
+            reason="" if ok else f"HTTP {response.status_code}",
+            retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+            items=items,
+        )
+        return response
+
+    def _raise_for_request(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        if status == 401:
+            raise TokenRejected("AcmeCRM rejected the token (HTTP 401)")
+        if status in TRANSIENT_STATUSES:
+            raise TransientError(
+                f"AcmeCRM answered HTTP {status}",
+                status=status,
+                retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+                unreachable=status == 503,
+            )
+        if status >= 500:
+            raise TransientError(f"AcmeCRM answered HTTP {status}", status=status)
+        raise RequestRejected(_describe(response), status=status)
+
+    def _notify(
+        self,
+        path: str,
+        status: int,
+        started: float,
+        *,
+        ok: bool,
+        reason: str = "",
+        retry_after_s: float | None = None,
+        items: int = 0,
+    ) -> None:
+        metric = RequestMetric(
+            endpoint=path,
+            status=status,
+            latency_ms=(time.time() - started) * 1000.0,
+            ok=ok,
+            reason=reason,
+            sent_at=started,
+            retry_after_s=retry_after_s,
+            items=items,
+        )
+        for listener in self.listeners:
+            listener(metric)
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        raise TransientError(
+            f"AcmeCRM sent a body that is not JSON (HTTP {response.status_code})",
+            status=response.status_code,
+        ) from None
+    if not isinstance(data, dict):
+        raise TransientError("AcmeCRM sent a JSON body that is not an object")
+    return data
+
+
+def _acme_id(data: dict[str, Any]) -> str | None:
+    value = data.get("acme_id")
+    if value is None and isinstance(data.get("contact"), dict):
+        value = data["contact"].get("acme_id")
+    return str(value) if value is not None else None
+
+
+def _describe(response: requests.Response) -> str:
+    """Return the CRM's error in one line, such as ``acme_email: is not valid``."""
+    try:
+        data = response.json()
+    except ValueError:
+        return f"AcmeCRM answered HTTP {response.status_code}"
+    if not isinstance(data, dict):
+        return f"AcmeCRM answered HTTP {response.status_code}"
+    return describe_errors(data, response.status_code)
+
+
+def describe_errors(data: dict[str, Any], status: int) -> str:
+    """Format an AcmeCRM error body: the field errors, else its error and message."""
+    errors = data.get("errors")
+    if isinstance(errors, dict) and errors:
+        parts = []
+        for field, messages in errors.items():
+            if isinstance(messages, list):
+                text = "; ".join(str(message) for message in messages)
+            else:
+                text = str(messages)
+            parts.append(f"{field}: {text}")
+        return ", ".join(parts)
+    error = str(data.get("error") or f"HTTP {status}")
+    message = str(data.get("message") or "")
+    return f"{error}: {message}" if message else error
+
+
+def _bulk_results(data: dict[str, Any], count: int) -> list[ItemResult]:
+    raw = data.get("results")
+    if not isinstance(raw, list):
+        raise TransientError("AcmeCRM sent a bulk answer without results")
+    results = [ItemResult(status=0, message="missing from the CRM's answer")] * count
+    for position, item in enumerate(raw):
+        if not isinstance(item, dict):
+            continue
+        index = item.get("index", position)
+        if not isinstance(index, int) or not 0 <= index < count:
+            continue
+        status = int(item.get("status", 0))
+        if status in (200, 201):
+            results[index] = ItemResult(status=status, crm_id=_acme_id(item))
+        else:
+            results[index] = ItemResult(
+                status=status, message=describe_errors(item, status)
+            )
+    return results

@@ -1,0 +1,1 @@
+"""Alembic migrations of the outbox table (version table ``alembic_version_outbox``)."""

@@ -1,0 +1,136 @@
+"""The ``[crm]`` and ``[sync]`` tables of the kiosk's configuration, for kiosk-sync.
+
+kiosk-sync reads the same TOML file as the kiosk but imports nothing from it, so it
+reads these two tables itself and leaves the others to the kiosk. ``KIOSK_CRM_URL`` and
+``KIOSK_CRM_API_KEY`` override the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from sync_daemon.engine import EngineSettings
+
+APP_NAME = "booth-kiosk"
+CRM_KEYS = {"url": str, "api_key": str, "operator_email": str, "timeout_s": float}
+# The keys the kiosk accepts in [sync]; the engine's other settings keep defaults.
+SYNC_KEYS = {
+    "batch_size": int,
+    "lease_s": float,
+    "backoff_base_s": float,
+    "backoff_cap_s": float,
+}
+
+
+class SettingsError(ValueError):
+    """The configuration file or environment holds an invalid value."""
+
+
+@dataclass(frozen=True)
+class CrmConfig:
+    """Where the CRM is and how to authenticate (the API key is never logged)."""
+
+    url: str = ""
+    api_key: str = ""
+    operator_email: str = ""
+    timeout_s: float = 10.0
+
+    def __repr__(self) -> str:
+        return (
+            f"CrmConfig(url={self.url!r}, api_key=<hidden>, "
+            f"operator_email=<hidden>, timeout_s={self.timeout_s})"
+        )
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """Everything kiosk-sync takes from the configuration file and environment."""
+
+    crm: CrmConfig
+    sync: EngineSettings
+    source: Path | None = None
+
+
+def default_config_path() -> Path:
+    """Return ``config.toml`` in the user config folder, where the kiosk looks too."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_db_url() -> str:
+    """Return the URL of the kiosk's database in the user data folder."""
+    folder = Path(platformdirs.user_data_dir(APP_NAME))
+    return f"sqlite:///{folder / 'leads.sqlite3'}"
+
+
+def load_daemon_config(
+    path: str | Path | None, environ: Mapping[str, str] | None = None
+) -> DaemonConfig:
+    """Read ``[crm]`` and ``[sync]`` from ``path`` (or the default file, if present).
+
+    Raises:
+        SettingsError: a named file is missing, the TOML is invalid, or a key in
+            ``[crm]`` or ``[sync]`` is unknown or has the wrong type.
+    """
+    environ = os.environ if environ is None else environ
+    source: Path | None
+    if path is None:
+        candidate = default_config_path()
+        source = candidate if candidate.is_file() else None
+    else:
+        source = Path(path)
+        if not source.is_file():
+            raise SettingsError(
+                f"Configuration file not found: {source}. Check the path."
+            )
+    data = _read(source) if source else {}
+    crm = CrmConfig(**_section(data, "crm", CRM_KEYS))
+    crm = replace(
+        crm,
+        url=environ.get("KIOSK_CRM_URL", crm.url),
+        api_key=environ.get("KIOSK_CRM_API_KEY", crm.api_key),
+    )
+    try:
+        sync = EngineSettings(**_section(data, "sync", SYNC_KEYS))
+    except ValueError as exc:
+        raise SettingsError(f"[sync] in {source}: {exc}.") from exc
+    return DaemonConfig(crm=crm, sync=sync, source=source)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path} is not valid TOML: {exc}. Fix the file.") from exc
+    except OSError as exc:
+        raise SettingsError(f"Cannot read configuration file {path}: {exc}.") from exc
+
+
+def _section(data: dict[str, Any], name: str, known: dict[str, type]) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"[{name}] must be a table in the configuration file.")
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise SettingsError(
+            f"Unknown key(s) {', '.join(unknown)} in [{name}]; "
+            f"accepted: {', '.join(sorted(known))}."
+        )
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        expected = known[key]
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise SettingsError(
+                f"[{name}] {key} must be a {expected.__name__}, got {value!r}."
+            )
+        values[key] = value
+    return values

@@ -1,0 +1,193 @@
+"""``python -m acmecrm`` as a subprocess: listening line, flags, stop and restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers.crm_process import REPO_ROOT, CrmProcess, start_crm_process
+
+
+def _auth(url: str, **body: str) -> requests.Response:
+    return requests.post(f"{url}/api/v1/auth", json=body, timeout=5)
+
+
+def _post(url: str, token: str, email: str, key: str) -> requests.Response:
+    return requests.post(
+        f"{url}/api/v1/contacts",
+        json={"acme_email": email},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+        timeout=5,
+    )
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ACMECRM_SECRET", raising=False)
+
+
+def test_listening_line_and_sigterm(tmp_path: Path, clean_env: None) -> None:
+    with start_crm_process(tmp_path / "crm.db") as crm:
+        assert crm.url.startswith("http://127.0.0.1:")
+        assert crm.port > 0
+        health = requests.get(f"{crm.url}/api/v1/health", timeout=5)
+        assert health.json() == {"status": "ok"}
+        assert crm.stop() == 0
+
+
+def test_listening_line_exact(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "acmecrm",
+            "--port",
+            "0",
+            "--db",
+            str(tmp_path / "c.db"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "ACMECRM_SECRET": "process-test-secret-32-bytes-long"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("AcmeCRM listening on http://127.0.0.1:")
+        assert int(line.rsplit(":", 1)[1]) > 0
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(15) == 0
+
+
+def test_secret_file_private_and_reused(tmp_path: Path, clean_env: None) -> None:
+    crm = start_crm_process(tmp_path / "crm.db")
+    token = _auth(crm.url).json()["token"]
+    secret_file = tmp_path / "acmecrm.secret"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    first_secret = secret_file.read_text()
+    crm.restart()
+    try:
+        assert secret_file.read_text() == first_secret
+        # A token signed before the restart still verifies.
+        response = requests.get(
+            f"{crm.url}/api/v1/contacts",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        assert response.status_code == 200
+    finally:
+        crm.stop()
+
+
+def test_restart_same_port_replays(tmp_path: Path, clean_env: None) -> None:
+    crm = start_crm_process(tmp_path / "crm.db")
+    try:
+        port = crm.port
+        first = _post(crm.url, _auth(crm.url).json()["token"], "a@example.com", "l:1")
+        crm.restart()
+        assert crm.port == port
+        again = _post(crm.url, _auth(crm.url).json()["token"], "a@example.com", "l:1")
+        assert again.status_code == first.status_code == 201
+        assert again.json() == first.json()
+        stats = crm.stats()
+        assert stats["created"] == 1
+        assert stats["replayed"] == 1
+    finally:
+        crm.stop()
+
+
+def test_stopped_then_started_on_fixed_port(tmp_path: Path, clean_env: None) -> None:
+    crm = start_crm_process(tmp_path / "crm.db")
+    port = crm.port
+    crm.stop()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
+    again = start_crm_process(tmp_path / "crm.db", port=port)
+    try:
+        assert again.url == f"http://127.0.0.1:{port}"
+    finally:
+        again.stop()
+
+
+def test_kill_and_restart(tmp_path: Path, clean_env: None) -> None:
+    crm = start_crm_process(tmp_path / "crm.db")
+    try:
+        _post(crm.url, _auth(crm.url).json()["token"], "k@example.com", "k:1")
+        crm.kill()
+        assert crm.returncode == -signal.SIGKILL
+        crm.restart()
+        assert crm.stats()["contacts"] == 1
+    finally:
+        crm.stop()
+
+
+def test_fault_flags(tmp_path: Path, clean_env: None) -> None:
+    args = (
+        "--down",
+        "--error-rate",
+        "0.25",
+        "--latency-ms",
+        "7",
+        "--rate-limit",
+        "0",
+        "--token-ttl",
+        "20",
+        "--apply-then-timeout-rate",
+        "0.02",
+        "--hold-ms",
+        "12000",
+        "--clock-skew-s",
+        "-300",
+    )
+    with start_crm_process(tmp_path / "crm.db", *args) as crm:
+        faults = crm.faults()
+        health = requests.get(f"{crm.url}/api/v1/health", timeout=5)
+        crm.set_faults(down=False, error_rate=0.0)
+        token = _auth(crm.url).json()
+    assert faults["down"] is True
+    assert faults["error_rate"] == 0.25
+    assert faults["latency_ms"] == 7
+    assert faults["rate_limit"] == 0
+    assert faults["token_ttl"] == 20
+    assert faults["apply_then_timeout_rate"] == 0.02
+    assert faults["hold_ms"] == 12000
+    assert faults["clock_skew_s"] == -300
+    assert health.status_code == 503
+    assert token["expires_in"] == 20
+
+
+def test_api_key_flag(tmp_path: Path, clean_env: None) -> None:
+    with start_crm_process(tmp_path / "crm.db", "--api-key", "k-1") as crm:
+        assert _auth(crm.url, api_key="wrong").status_code == 401
+        assert _auth(crm.url, api_key="k-1").status_code == 200
+    log = (tmp_path / "crm.db.log").read_text()
+    assert "k-1" not in log
+
+
+def test_invalid_flag_value_is_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "acmecrm", "--port", "0", "--error-rate", "2"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "error_rate: must be between 0 and 1" in result.stderr
+
+
+def test_helper_reports_early_exit(tmp_path: Path) -> None:
+    crm = CrmProcess(tmp_path / "crm.db", ("--rate-limit", "-1"), 0)
+    with pytest.raises(RuntimeError, match="exited with status 2"):
+        crm.start(timeout_s=15)

@@ -1,0 +1,204 @@
+"""``kiosk-sync`` as a subprocess against the real AcmeCRM server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from acmecrm.embedded import RunningServer, start_server
+from sync_daemon.outbox import enqueue
+from tests.faults.support import add_leads, make_outbox, outbox_rows, wait_for
+
+FAST_CONFIG = """
+[crm]
+timeout_s = 2.0
+[sync]
+batch_size = 20
+lease_s = 5.0
+backoff_base_s = 0.05
+backoff_cap_s = 0.5
+"""
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> Iterator[RunningServer]:
+    server = start_server(tmp_path / "crm.sqlite3", faults={"rate_limit": 0})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(FAST_CONFIG, encoding="utf-8")
+    return path
+
+
+def kiosk_sync(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **(env or {})}
+    environment.pop("KIOSK_CRM_URL", None) if env is None else None
+    return subprocess.run(
+        [sys.executable, "-m", "sync_daemon", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        check=False,
+    )
+
+
+def test_once_syncs_everything(crm: RunningServer, tmp_path: Path, config: Path) -> None:
+    db = tmp_path / "leads.sqlite3"
+    add_leads(make_outbox(db), 30)
+    result = kiosk_sync(
+        "--db", f"sqlite:///{db}", "--crm-url", crm.url, "--config", str(config), "--once"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert crm.stats()["created"] == 30
+
+
+def test_once_exit_3_lists_attention(
+    crm: RunningServer, tmp_path: Path, config: Path
+) -> None:
+    db = tmp_path / "leads.sqlite3"
+    database = make_outbox(db)
+    add_leads(database, 2)
+    bad = str(uuid.uuid4())
+    with database.begin() as connection:
+        enqueue(connection, bad, 1, {"first_name": "No email"})
+    result = kiosk_sync(
+        "--db", f"sqlite:///{db}", "--crm-url", crm.url, "--config", str(config), "--once"
+    )
+    assert result.returncode == 3, result.stderr
+    assert bad in result.stderr
+    assert "acme_email" in result.stderr
+
+
+def test_once_timeout_exit_1(crm: RunningServer, tmp_path: Path, config: Path) -> None:
+    crm.set_faults(down=True)
+    db = tmp_path / "leads.sqlite3"
+    add_leads(make_outbox(db), 3)
+    started = time.monotonic()
+    result = kiosk_sync(
+        "--db",
+        f"sqlite:///{db}",
+        "--crm-url",
+        crm.url,
+        "--config",
+        str(config),
+        "--once",
+        "--timeout",
+        "2",
+    )
+    assert result.returncode == 1, result.stderr
+    assert "3 lead(s) still waiting" in result.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_env_url_and_key_used(tmp_path: Path, config: Path) -> None:
+    server = start_server(tmp_path / "keyed.sqlite3", api_key="s3cret-key")
+    try:
+        db = tmp_path / "leads.sqlite3"
+        add_leads(make_outbox(db), 2)
+        result = kiosk_sync(
+            "--db",
+            f"sqlite:///{db}",
+            "--config",
+            str(config),
+            "--once",
+            env={"KIOSK_CRM_URL": server.url, "KIOSK_CRM_API_KEY": "s3cret-key"},
+        )
+        assert result.returncode == 0, result.stderr
+        assert server.stats()["created"] == 2
+        assert "s3cret-key" not in result.stderr
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--crm-url", "http://crm.example.com"], "plain http to a remote host"),
+        (["--crm-url", "ftp://127.0.0.1"], "not an http(s) URL"),
+        (["--config", "/nonexistent/config.toml"], "Configuration file not found"),
+        ([], "No CRM URL"),
+    ],
+)
+def test_bad_setup_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = kiosk_sync("--db", f"sqlite:///{tmp_path / 'leads.sqlite3'}", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_unknown_sync_key_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[sync]\nbatch = 5\n", encoding="utf-8")
+    result = kiosk_sync(
+        "--db",
+        f"sqlite:///{tmp_path / 'leads.sqlite3'}",
+        "--config",
+        str(config),
+        "--crm-url",
+        "http://127.0.0.1:9",
+    )
+    assert result.returncode == 2
+    assert "Unknown key(s) batch in [sync]" in result.stderr
+
+
+def test_usage_error_exit_2() -> None:
+    assert kiosk_sync("--no-such-flag").returncode == 2
+
+
+def test_default_db_in_user_data_dir(
+    crm: RunningServer, tmp_path: Path, config: Path
+) -> None:
+    home = tmp_path / "home"
+    env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg")}
+    result = kiosk_sync("--crm-url", crm.url, "--config", str(config), "--once", env=env)
+    assert result.returncode == 0, result.stderr
+    db = home / "data" / "booth-kiosk" / "leads.sqlite3"
+    assert db.is_file()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_sigterm_stops_daemon(crm: RunningServer, tmp_path: Path, config: Path) -> None:
+    db = tmp_path / "leads.sqlite3"
+    database = make_outbox(db)
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "sync_daemon", "--db", f"sqlite:///{db}",
+            "--crm-url", crm.url, "--config", str(config),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        add_leads(database, 5)
+        wait_for(
+            lambda: all(row["state"] == "synced" for row in outbox_rows(database))
+            and len(outbox_rows(database)) == 5,
+            20,
+            "the daemon to sync the leads it polled",
+        )
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+        assert process.stderr is not None
+        process.stderr.close()
