@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Sequence
@@ -28,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_PORT, help="port; 0 picks a free port"
     )
     parser.add_argument(
-        "--db", type=Path, default=Path("acmecrm.db"), help="SQLite file of contacts"
+        "--db",
+        type=Path,
+        default=Path("acmecrm.db"),
+        help="SQLite file of contacts (acmecrm.db)",
     )
     parser.add_argument("--api-key", help="require this api_key in POST /api/v1/auth")
     parser.add_argument(
@@ -36,10 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="token signing secret (default: env ACMECRM_SECRET, else a generated one "
         "kept in acmecrm.secret beside the database)",
     )
-    parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="logging level on stderr (INFO)",
+    )
+    add_fault_arguments(parser)
+    return parser
+
+
+def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the fault setting options, all applied to /api/v1 requests only."""
     faults = parser.add_argument_group("faults (also settable at /_admin/faults)")
     faults.add_argument(
-        "--down", action="store_true", help="answer 503 to every /api/v1 request"
+        "--down", action="store_true", help="respond 503 to every /api/v1 request"
     )
     faults.add_argument(
         "--error-rate",
@@ -52,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--rate-limit",
         type=int,
-        help="requests a minute per token (default 100; 0 off)",
+        help="requests a minute per token (default 100, 0 means unlimited)",
     )
     faults.add_argument("--token-ttl", type=int, help="token lifetime, seconds (900)")
     faults.add_argument(
@@ -66,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--clock-skew-s", type=float, help="server clock offset for tokens, seconds"
     )
-    faults.add_argument("--fault-seed", type=int, help="seed for the fault rates")
-    return parser
+    faults.add_argument(
+        "--fault-seed", type=int, help="seed of the random draws behind the rates"
+    )
 
 
 def fault_changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -92,29 +109,39 @@ def fault_changes(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the server until SIGTERM or Ctrl-C; return the exit status."""
+    """Run the server until SIGTERM or Ctrl-C, then return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from acmecrm.embedded import make_running_server
+    from acmecrm.embedded import bind_app
+    from acmecrm.server import create_app
 
     try:
-        running = make_running_server(
+        app = create_app(
             args.db,
-            host=args.host,
-            port=args.port,
+            secret=args.secret,
             api_key=args.api_key,
             faults=fault_changes(args),
-            secret=args.secret,
         )
     except ValueError as exc:
         parser.error(str(exc))
+    except (OSError, sqlite3.Error) as exc:
+        print(
+            f"acmecrm: cannot open the database {args.db}: {exc}; "
+            "check that the path is writable",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        running = bind_app(app, host=args.host, port=args.port)
     except OSError as exc:
         print(
-            f"acmecrm: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+            f"acmecrm: {exc}; choose another --port (0 picks a free one) "
+            "or stop the program that uses it",
+            file=sys.stderr,
         )
         return 1
 

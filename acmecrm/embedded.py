@@ -8,6 +8,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from acmecrm.faults import FaultSettings
@@ -75,6 +76,10 @@ class RunningServer:
         """Return ``{contacts, created, updated, replayed, requests_by_status}``."""
         return self.service.stats()
 
+    def contacts(self) -> list[dict[str, Any]]:
+        """Return every stored contact, read directly and never faulted."""
+        return self.service.storage.all_contacts()
+
     def stop(self) -> None:
         """Stop serving, end held responses and wait for the server thread."""
         if self._stopped:
@@ -129,7 +134,21 @@ def make_running_server(
 ) -> RunningServer:
     """Bind an AcmeCRM server without starting it (see :func:`start_server`)."""
     app = create_app(db_path, secret=secret, api_key=api_key, faults=faults)
-    server = make_server(
-        host, port, app, threaded=True, request_handler=QuietRequestHandler
-    )
+    return bind_app(app, host=host, port=port)
+
+
+def bind_app(app: Flask, *, host: str, port: int) -> RunningServer:
+    """Bind an app built by :func:`create_app` to ``host:port`` without serving yet.
+
+    Raises:
+        OSError: When the address cannot be bound.
+    """
+    try:
+        server = make_server(
+            host, port, app, threaded=True, request_handler=QuietRequestHandler
+        )
+    except SystemExit as exc:
+        # werkzeug 3.1 prints the bind error to stderr and raises SystemExit(1), which
+        # would end a program that embeds the server.
+        raise OSError(f"cannot listen on {host}:{port}") from exc
     return RunningServer(server, get_service(app))

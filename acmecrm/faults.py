@@ -172,7 +172,7 @@ class RateLimiter:
             if len(window) < limit:
                 window.append(now)
                 return 0
-            # The request after the one that leaves the window first is allowed.
+            # A slot frees when the oldest of the last `limit` requests leaves it.
             wait = window[len(window) - limit] + self.WINDOW_S - now
             return max(1, math.ceil(wait))
 

@@ -205,7 +205,7 @@ def list_contacts() -> ViewResult:
     offset = _int_arg("offset", 0, 0, None, errors)
     if errors:
         return _validation_failed(errors)
-    contacts, total = current_service().storage.list(
+    contacts, total = current_service().storage.list_page(
         limit=limit,
         offset=offset,
         company=request.args.get("company", ""),
@@ -244,6 +244,13 @@ def get_contact(acme_id: str) -> ViewResult:
 def stats() -> ViewResult:
     """Return the contact count, write counters and responses by status."""
     return jsonify(current_service().stats())
+
+
+@admin.get("/contacts")
+def all_contacts() -> ViewResult:
+    """Return every contact, unpaged and never faulted, for checks in tests."""
+    contacts = current_service().storage.all_contacts()
+    return jsonify({"contacts": contacts, "total": len(contacts)})
 
 
 @admin.get("/faults")

@@ -109,7 +109,7 @@ def _before_request() -> Any:
     if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
         if not is_loopback(request.remote_addr):
             return error_response(
-                403, "forbidden", "the admin endpoints answer loopback clients only"
+                403, "forbidden", "the admin endpoints respond to loopback clients only"
             )
         return None
     if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
@@ -120,7 +120,7 @@ def _before_request() -> Any:
 def _apply_faults(service: CrmService, path: str) -> Any:
     settings = service.faults.settings
     if settings.down:
-        return error_response(503, "service_unavailable", "AcmeCRM is down")
+        return error_response(503, "service_unavailable", "AcmeCRM is down (injected)")
     if settings.latency_ms > 0:
         service.stopping.wait(settings.latency_ms / 1000)
     if service.faults.chance(settings.error_rate):
@@ -139,7 +139,6 @@ def _authenticate(service: CrmService, settings: FaultSettings) -> Any:
         claims = service.tokens.verify(token.strip())
     except InvalidToken as exc:
         return _invalid_token(f"{exc}; get a new one from /api/v1/auth")
-    g.token_id = claims["jti"]
     retry_after = service.rate_limiter.acquire(claims["jti"], settings.rate_limit)
     if retry_after:
         response, status = error_response(

@@ -64,7 +64,12 @@ class CrmService:
             self._status_counts[status] += 1
 
     def stats(self) -> dict[str, Any]:
-        """Return the contact count, the write counters and the responses by status."""
+        """Return the contact count, the write counters and the responses by status.
+
+        The contact count and the created, updated and replayed counters are stored in
+        the database and survive a restart. ``requests_by_status`` counts the
+        ``/api/v1`` responses of this process only.
+        """
         with self._status_lock:
             by_status = {
                 str(code): n for code, n in sorted(self._status_counts.items())

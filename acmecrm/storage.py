@@ -186,7 +186,7 @@ class Storage:
             ).fetchone()
         return _contact_from_row(row) if row else None
 
-    def list(
+    def list_page(
         self, *, limit: int, offset: int, company: str = "", email: str = ""
     ) -> tuple[list[dict[str, Any]], int]:
         """Return a page of contacts in creation order, and the total that match."""
@@ -201,6 +201,15 @@ class Storage:
                 (*params, limit, offset),
             ).fetchall()
         return [_contact_from_row(row) for row in rows], int(total)
+
+    def all_contacts(self) -> list[dict[str, Any]]:
+        """Return every contact in creation order."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT acme_id, fields, created_at, updated_at FROM contacts"
+                " ORDER BY seq"
+            ).fetchall()
+        return [_contact_from_row(row) for row in rows]
 
     def counters(self) -> dict[str, int]:
         """Return the contact count and the created, updated and replayed counts."""

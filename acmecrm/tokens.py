@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import uuid
@@ -19,8 +20,9 @@ ALGORITHM = "HS256"
 SECRET_ENV = "ACMECRM_SECRET"
 SECRET_FILE_NAME = "acmecrm.secret"
 # A token whose iat is at most this far in the server's future is still accepted, so a
-# clock that moved back a little does not invalidate fresh tokens. PyJWT 2.6 and later
-# reject a future iat outright, which is why iat and exp are checked here by hand.
+# clock that moved back a little does not invalidate fresh tokens. PyJWT checks iat and
+# exp against the real clock, so they are checked here by hand against the server clock,
+# which the clock_skew_s fault may shift.
 IAT_LEEWAY_S = 60
 
 
@@ -51,12 +53,14 @@ class TokenIssuer:
         self._clock = clock
 
     def issue(self, subject: str, ttl_s: int) -> IssuedToken:
-        """Sign a token for ``subject`` that expires ``ttl_s`` seconds from now."""
-        now = int(self._clock())
+        """Sign a token for ``subject`` valid for ``ttl_s`` seconds, rounded up."""
+        now = self._clock()
+        # Rounding exp up keeps every token valid for at least ttl_s seconds, even when
+        # ttl_s is 1.
         claims = {
             "sub": subject,
-            "iat": now,
-            "exp": now + ttl_s,
+            "iat": math.floor(now),
+            "exp": math.ceil(now) + ttl_s,
             "jti": uuid.uuid4().hex,
         }
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)

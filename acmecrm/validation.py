@@ -30,7 +30,8 @@ KNOWN_FIELDS = frozenset(TEXT_FIELDS) | OBJECT_FIELDS
 LEAD_RATINGS = ("hot", "warm", "cold")
 
 # A deliberately simple check that needs no DNS: one "@", no spaces, and a domain of
-# dot-separated labels made of letters, digits and hyphens, ending in a letter label.
+# dot-separated labels of letters, digits and hyphens whose last label starts with a
+# letter.
 _EMAIL_RE = re.compile(
     r"^[^@\s]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"[A-Za-z][A-Za-z0-9-]{0,62}$"
@@ -69,7 +70,8 @@ def validate_contact(body: Mapping[str, Any]) -> tuple[ValidatedContact | None, 
     """Check a contact body and return it cleaned, or the errors by field name.
 
     Unknown field names are rejected so that a mapping mistake surfaces at once.
-    An empty string or null counts as "not given" for every field except ``acme_email``.
+    An empty string or null counts as not given, so an empty ``acme_email`` is reported
+    as required.
     """
     errors: Errors = {}
     fields: dict[str, Any] = {}

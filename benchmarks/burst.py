@@ -13,7 +13,8 @@ with ``gui_stall_ms_max`` filled in.
 
 Usage::
 
-    python benchmarks/burst.py [--count 100] [--repeat 3] [--windowed] [--check]
+    python benchmarks/burst.py [--count 100] [--repeat 3] [--compare] [--windowed]
+        [--check]
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ FIGURES = (
 )
 
 
-def headless_command(count: int) -> list[str]:
+def headless_command(count: int, *extra: str) -> list[str]:
     """Return the command of one headless burst."""
     return [
         sys.executable, "-m", "kiosk", "burst",
-        "--count", str(count), "--headless", "--json",
+        "--count", str(count), "--headless", "--json", *extra,
     ]  # fmt: skip
 
 
@@ -143,15 +144,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--windowed", action="store_true", help="also run one GUI burst under Xvfb"
     )
     parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run --no-group-commit bursts, interleaved with the default ones",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="exit with status 1 when a headless run misses the targets",
     )
     args = parser.parse_args(argv)
 
-    headless = [run_once(headless_command(args.count)) for _ in range(args.repeat)]
+    headless: list[dict[str, Any]] = []
+    separate: list[dict[str, Any]] = []
+    for _ in range(args.repeat):
+        headless.append(run_once(headless_command(args.count)))
+        if args.compare:
+            separate.append(run_once(headless_command(args.count, "--no-group-commit")))
     print(f"command: {' '.join(headless_command(args.count)[1:])}")
     print_table(f"headless burst of {args.count}, {args.repeat} runs", headless)
+    if args.compare:
+        print_table(
+            "the same with --no-group-commit (one transaction a lead)", separate
+        )
     if args.windowed:
         windowed = [run_once(windowed_command(args.count))]
         print_table(f"windowed burst of {args.count} under Xvfb", windowed)

@@ -3,7 +3,8 @@
 Runs the "Simulate 100 scans" window (:class:`kiosk.gui.burst_dialog.BurstDialog`) on a
 real display, with the sync engine in its own thread against the embedded AcmeCRM, and
 reports the burst's figures plus ``gui_stall_ms_max`` from the QTimer heartbeat. With
-``--screenshots DIR`` it also saves ``burst.png``, ``staff.png`` and ``metrics.png``.
+``--screenshots DIR`` the staff panel stays open during the burst (its pollers and
+charts then run too), and ``burst.png``, ``staff.png`` and ``metrics.png`` are saved.
 
 Run under Xvfb:
 
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.config import parse_config
 from kiosk.gui.burst_dialog import STALL_LIMIT_MS, BurstDialog
+from kiosk.gui.staff.staff_panel import StaffPanel
 from kiosk.runtime import Runtime
 
 BURST_TIMEOUT_S = 300.0
@@ -43,7 +45,7 @@ def run_one(runtime: Runtime, count: int) -> tuple[BurstDialog, Any]:
     loop.exec()
     if dialog.is_running():
         raise SystemExit(f"The burst did not finish within {BURST_TIMEOUT_S:.0f} s.")
-    return dialog, dialog.result
+    return dialog, dialog.burst_result
 
 
 def wait(app: QApplication, seconds: float) -> None:
@@ -54,22 +56,33 @@ def wait(app: QApplication, seconds: float) -> None:
     loop.exec()
 
 
-def take_screenshots(
-    app: QApplication, runtime: Runtime, dialog: BurstDialog, folder: Path
-) -> None:
-    """Save the burst result, the staff panel and the metrics panel as PNG files."""
-    from kiosk.gui.staff.staff_panel import StaffPanel
+def open_staff_panel(runtime: Runtime) -> StaffPanel:
+    """Open the staff panel, so its charts sample the queue during the burst."""
+    panel = StaffPanel(runtime, None)
+    panel.resize(1280, 800)
+    panel.show()
+    return panel
 
+
+def take_screenshots(
+    app: QApplication,
+    runtime: Runtime,
+    panel: StaffPanel,
+    dialog: BurstDialog,
+    folder: Path,
+) -> None:
+    """Save the burst result, the staff panel and the metrics panel as PNG files.
+
+    Before the staff panel is captured, one lead the CRM rejects and one lead sent
+    while the demo CRM is offline are added, so the list shows a reason for each.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     dialog.grab().save(str(folder / "burst.png"))
     dialog.close()
     runtime.save_lead(
         {"first_name": "Noël", "last_name": "Brontë", "email": "noel.bronte@invalid"}
     )
-    panel = StaffPanel(runtime, None)
-    panel.resize(1280, 800)
-    panel.show()
-    wait(app, 3.0)
+    wait(app, 2.0)
     assert panel.demo_controls is not None
     panel.demo_controls.set_offline(True)
     runtime.save_lead(
@@ -85,12 +98,10 @@ def take_screenshots(
     wait(app, 1.5)
     panel.grab().save(str(folder / "staff.png"))
     panel.tabs.setCurrentIndex(1)
-    assert panel.metrics_panel is not None
     panel.metrics_panel.refresh()
     wait(app, 3.0)
     panel.grab().save(str(folder / "metrics.png"))
     panel.demo_controls.set_offline(False)
-    panel.close()
 
 
 def main() -> int:
@@ -99,24 +110,33 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="bursts to run")
     parser.add_argument("--screenshots", type=Path, help="folder for PNG screenshots")
     args = parser.parse_args()
+
     if os.environ.get("QT_QPA_PLATFORM", "") == "offscreen":
         print("note: offscreen platform, not a real display", file=sys.stderr)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+
     results = []
     with tempfile.TemporaryDirectory(prefix="kiosk-burst-gui-") as folder:
         db_url = f"sqlite:///{Path(folder) / 'leads.sqlite3'}"
         with Runtime(parse_config({}), db_url, crm_data_dir=Path(folder) / "crm") as rt:
             rt.start_sync_thread()
+            panel = open_staff_panel(rt) if args.screenshots is not None else None
+            wait(app, 1.0)
             dialog = None
             for _ in range(args.runs):
                 dialog, result = run_one(rt, args.count)
                 figures = result.to_json_dict()
-                figures["gui_stall_at_s"] = round(dialog.stall_meter.max_stall_at_s, 3)
+                meter = dialog.stall_meter
+                figures["gui_stall_at_s"] = round(meter.max_stall_at_s, 3)
+                figures["gui_stall_rendering_ms"] = dialog.render_stall_ms
                 results.append(figures)
                 print(json.dumps(results[-1]), file=sys.stderr)
                 wait(app, 0.5)
-            if args.screenshots is not None and dialog is not None:
-                take_screenshots(app, rt, dialog, args.screenshots)
+            if panel is not None and dialog is not None:
+                take_screenshots(app, rt, panel, dialog, args.screenshots)
+            if panel is not None:
+                panel.close()
+
     stalls = [result["gui_stall_ms_max"] for result in results]
     summary = {
         "platform": app.platformName(),

@@ -1,9 +1,10 @@
 """Compare the kiosk's QR decoder chain with zxing-cpp, pyzbar and OpenCV alone.
 
-Runs every decoder side by side in one process on (a) seeded synthetic 1280x720 frames
-generated with the ``qrcode`` package and distorted (rotation, blur, motion blur, glare,
-perspective tilt, JPEG artefacts, dim light, noise, inverted, mirrored; code widths about
-150 to 520 px; UTF-8 vCards, MECARDs, URLs, ids) and (b) the real photos of the
+Runs every decoder side by side in one process on two kinds of sets. The synthetic
+sets are seeded 1280x720 frames generated with the ``qrcode`` package, holding UTF-8
+vCards, MECARDs, URLs and ids with code widths of about 150 to 520 px, each set with one
+distortion: rotation, blur, motion blur, glare, perspective tilt, JPEG artefacts, dim
+light, noise, inverted or mirrored. The corpus sets are the real photos of the
 zxing-samples corpus when it is present, false-positive sets included.
 
 Per decoder and per set it prints: images, found (any code returned), read (a code with
@@ -32,7 +33,7 @@ import zxingcpp
 
 from kiosk.capture.decoders import DecoderChain
 from kiosk.capture.imaging import as_image
-from kiosk.capture.render import add_noise, render_badge_frame
+from kiosk.capture.render import add_noise, render_badge_frame_with_box
 from kiosk.capture.types import Image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +47,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 @dataclass
 class Sample:
-    """One benchmark image and the text its code holds (``None``: no code)."""
+    """One benchmark image and the text its code contains (``None``: no code)."""
 
     name: str
     image: Image
@@ -104,13 +105,18 @@ def synthetic_payload(rng: np.random.Generator, index: int) -> str:
     return f"A{int(rng.integers(1e9)):09d}"
 
 
-def distort(frame: Image, kind: str, rng: np.random.Generator) -> Image:
-    """Apply one named distortion to a BGR frame."""
+def distort(
+    frame: Image,
+    kind: str,
+    rng: np.random.Generator,
+    box: tuple[int, int, int, int],
+) -> Image:
+    """Apply one named distortion to a BGR frame whose code lies in ``box``."""
     height, width = frame.shape[:2]
     if kind == "rotation":
-        matrix = cv2.getRotationMatrix2D(
-            (width / 2, height / 2), float(rng.uniform(-45, 45)), 1.0
-        )
+        # Rotating about the code keeps it in the frame.
+        centre = (box[0] + box[2] / 2, box[1] + box[3] / 2)
+        matrix = cv2.getRotationMatrix2D(centre, float(rng.uniform(-45, 45)), 1.0)
         return as_image(cv2.warpAffine(frame, matrix, (width, height), borderValue=128))
     if kind == "blur":
         return as_image(cv2.GaussianBlur(frame, (0, 0), float(rng.uniform(1.5, 3.5))))
@@ -166,8 +172,9 @@ def synthetic_sets(per_set: int) -> Iterator[tuple[str, list[Sample]]]:
             rng = np.random.default_rng(seed)
             text = synthetic_payload(rng, index)
             code_px = int(rng.integers(150, 521))
-            frame = render_badge_frame(text, code_px=code_px, seed=seed)
-            samples.append(Sample(f"{kind}-{index}", distort(frame, kind, rng), text))
+            frame, box = render_badge_frame_with_box(text, code_px=code_px, seed=seed)
+            image = distort(frame, kind, rng, box)
+            samples.append(Sample(f"{kind}-{index}", image, text))
         yield f"synthetic/{kind}", samples
 
 
@@ -175,10 +182,12 @@ def synthetic_sets(per_set: int) -> Iterator[tuple[str, list[Sample]]]:
 
 
 def corpus_sets(corpus: Path, step: int) -> Iterator[tuple[str, list[Sample]]]:
-    """Yield each corpus folder's images with their expected text (``None``: no code)."""
+    """Yield each corpus folder's images and expected texts (``None``: no code)."""
     for folder in sorted(path for path in corpus.iterdir() if path.is_dir()):
         false_positive_set = folder.name.startswith("falsepositives")
-        images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = sorted(
+            p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+        )
         samples = []
         for path in images[::step]:
             expected = None
@@ -221,10 +230,13 @@ def opencv_alone(image: Image) -> list[str]:
     """OpenCV's classic QRCodeDetector, several codes a frame."""
     detector = cv2.QRCodeDetector()
     try:
-        ok, texts, _, _ = detector.detectAndDecodeMulti(image)
+        # The text variant raises UnicodeDecodeError on payloads that are not UTF-8.
+        ok, payloads, _, _ = detector.detectAndDecodeBytesMulti(image)
     except cv2.error:
         return []
-    return [text for text in texts if text] if ok else []
+    if not ok:
+        return []
+    return [bytes(raw).decode("utf-8", errors="replace") for raw in payloads if raw]
 
 
 # --- running --------------------------------------------------------------------------
@@ -276,7 +288,7 @@ def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def format_row(set_name: str, decoder: str, tally: Tally) -> str:
@@ -319,8 +331,12 @@ def summarise(rows: list[Row], decoders: list[str]) -> dict[str, Tally]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short run: 4 frames a set")
-    parser.add_argument("--per-set", type=int, default=24, help="synthetic frames a set")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run: 4 frames a set"
+    )
+    parser.add_argument(
+        "--per-set", type=int, default=24, help="synthetic frames a set"
+    )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--no-pyzbar", action="store_true", help="skip pyzbar alone")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
@@ -333,7 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus.is_dir():
         sets += list(corpus_sets(args.corpus, corpus_step))
     else:
-        print(f"corpus folder {args.corpus} is absent; synthetic sets only", file=sys.stderr)
+        print(
+            f"corpus folder {args.corpus} is absent; synthetic sets only",
+            file=sys.stderr,
+        )
 
     print(HEADER)
     rows = []

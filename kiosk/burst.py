@@ -76,7 +76,10 @@ class PreparedBurst:
 
 @dataclass(frozen=True)
 class BurstProgress:
-    """A progress report; ``message`` is a log line without personal data, or ``""``."""
+    """A progress report; ``message`` is a log line without personal data, or ``""``.
+
+    ``is_error`` marks a message about a frame that was not saved.
+    """
 
     total: int
     decoded: int
@@ -85,6 +88,7 @@ class BurstProgress:
     errors: int
     elapsed_s: float
     message: str = ""
+    is_error: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,7 +259,7 @@ class _Tally:
     lead_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def progress(self, message: str = "") -> BurstProgress:
+    def progress(self, message: str = "", is_error: bool = False) -> BurstProgress:
         return BurstProgress(
             self.total,
             self.decoded,
@@ -264,6 +268,7 @@ class _Tally:
             len(self.errors),
             time.perf_counter() - self.started,
             message,
+            is_error,
         )
 
 
@@ -274,6 +279,7 @@ def run_burst(
     workers: int = 4,
     sync_timeout_s: float = 60.0,
     on_progress: ProgressCallback | None = None,
+    group_commit: bool = True,
 ) -> BurstResult:
     """Push every prepared frame through decode, parse and save, then await the sync.
 
@@ -287,18 +293,24 @@ def run_burst(
         workers: threads decoding and saving at once.
         sync_timeout_s: how long to wait for every lead to be synced.
         on_progress: receives a :class:`BurstProgress` after each frame and sync step.
+        group_commit: let saves that arrive together share one transaction (see
+            :class:`kiosk.pipeline.LeadPipeline`); False commits each lead alone.
     """
-    pipeline = LeadPipeline(runtime, record_metric=False)
     chains = threading.local()
-    tally = _Tally(total=len(prepared.frames), started=time.perf_counter())
+    with LeadPipeline(
+        runtime, record_metric=False, group_commit=group_commit
+    ) as pipeline:
+        tally = _Tally(total=len(prepared.frames), started=time.perf_counter())
 
-    def process(index: int) -> None:
-        _process_frame(
-            index, prepared.frames[index], pipeline, chains, tally, on_progress
-        )
+        def process(index: int) -> None:
+            _process_frame(
+                index, prepared.frames[index], pipeline, chains, tally, on_progress
+            )
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="burst") as pool:
-        list(pool.map(process, range(len(prepared.frames))))
+        with ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="burst"
+        ) as pool:
+            list(pool.map(process, range(len(prepared.frames))))
     seconds_saved = _seconds_to_all_saved(tally)
     seconds_synced = _await_sync(runtime, tally, sync_timeout_s, on_progress)
     for value in tally.save_ms:
@@ -316,15 +328,15 @@ def _process_frame(
 ) -> None:
     entered = time.perf_counter()
     try:
-        message = _decode_and_save(index, image, pipeline, chains, tally, entered)
+        message, is_error = _decode_and_save(
+            index, image, pipeline, chains, tally, entered
+        )
     except Exception as exc:  # a failed frame is reported, the burst goes on
         log.exception("Burst frame %d failed", index)
-        message = f"frame {index}: failed ({type(exc).__name__})"
-        with tally.lock:
-            tally.errors.append(message)
+        message, is_error = _error(tally, f"frame {index}: failed ({exc})")
     if on_progress is not None:
         with tally.lock:
-            progress = tally.progress(message)
+            progress = tally.progress(message, is_error)
         on_progress(progress)
 
 
@@ -335,8 +347,8 @@ def _decode_and_save(
     chains: threading.local,
     tally: _Tally,
     entered: float,
-) -> str:
-    """Decode, parse and save one frame; return a log line or an error line."""
+) -> tuple[str, bool]:
+    """Decode, parse and save one frame; return a log line and an is-error flag."""
     chain = getattr(chains, "chain", None)
     if chain is None:
         from kiosk.capture.decoders import DecoderChain
@@ -359,13 +371,13 @@ def _decode_and_save(
         if outcome.save_ms is not None:
             tally.save_ms.append(outcome.save_ms)
         tally.scan_to_save_ms.append((done - entered) * 1000.0)
-    return f"frame {index}: saved lead {outcome.lead_id}"
+    return f"frame {index}: saved lead {outcome.lead_id}", False
 
 
-def _error(tally: _Tally, message: str) -> str:
+def _error(tally: _Tally, message: str) -> tuple[str, bool]:
     with tally.lock:
         tally.errors.append(message)
-    return message
+    return message, True
 
 
 def _seconds_to_all_saved(tally: _Tally) -> float | None:
@@ -461,6 +473,7 @@ def simulate_burst(
     workers: int = 4,
     sync_timeout_s: float = 60.0,
     on_progress: ProgressCallback | None = None,
+    group_commit: bool = True,
 ) -> BurstResult:
     """Prepare and run a burst of ``count`` scans (see :func:`run_burst`)."""
     prepared = prepare_burst(count, on_progress=on_progress)
@@ -470,4 +483,5 @@ def simulate_burst(
         workers=workers,
         sync_timeout_s=sync_timeout_s,
         on_progress=on_progress,
+        group_commit=group_commit,
     )

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.contacts.model import Contact, PayloadRejected
@@ -22,7 +23,7 @@ from kiosk.contacts.model import Contact, PayloadRejected
 if TYPE_CHECKING:
     from kiosk.capture.types import DecodedCode
     from kiosk.config import Config
-    from kiosk.store import LeadStore, SavedLead
+    from kiosk.store import LeadStore, LeadSummary, SavedLead
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,15 @@ UPDATED = "updated"
 UNCHANGED = "unchanged"
 REJECTED = "rejected"
 
+MAX_GROUP_SIZE = 100
+_WRITER_JOIN_S = 30.0
+
 # Values that mean "absent" in a lead's fields; a scan never writes them over a value.
 _EMPTY_VALUES: tuple[Any, ...] = ("", None, (), [], {})
 
 
 class SavesLeads(Protocol):
-    """What the pipeline needs from :class:`kiosk.runtime.Runtime`."""
+    """The part of :class:`kiosk.runtime.Runtime` that the pipeline uses."""
 
     config: Config
     store: LeadStore
@@ -50,10 +54,17 @@ class SavesLeads(Protocol):
         record_metric: bool = True,
     ) -> SavedLead: ...
 
+    def save_leads(
+        self,
+        leads: Sequence[tuple[Mapping[str, Any], str]],
+        *,
+        record_metric: bool = True,
+    ) -> list[SavedLead]: ...
+
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    """What became of one accepted code.
+    """The outcome of one accepted code.
 
     Attributes:
         status: ``created``, ``updated`` (a new revision), ``unchanged`` (a returning
@@ -63,7 +74,8 @@ class ScanOutcome:
         has_email: does the contact carry an email (AcmeCRM requires one)?
         reject_code: the parser's error code when rejected, else ``""``.
         reject_message: the parser's message for the operator when rejected.
-        save_ms: the durable save's duration, or ``None`` when nothing was saved.
+        save_ms: milliseconds from the save request to its durable commit (waiting
+            for other saves included), or ``None`` when nothing was saved.
     """
 
     status: str
@@ -79,26 +91,36 @@ class LeadPipeline:
     """Parse accepted codes and save each visitor as one lead.
 
     Safe to call from several threads: the duplicate look-up and the save run under one
-    lock, so two scans of the same visitor cannot both create a lead.
+    lock (or in the one group-commit writer thread), so two scans of the same visitor
+    cannot both create a lead.
     """
 
-    def __init__(self, runtime: SavesLeads, *, record_metric: bool = True) -> None:
+    def __init__(
+        self,
+        runtime: SavesLeads,
+        *,
+        record_metric: bool = True,
+        group_commit: bool = False,
+    ) -> None:
         """Build a pipeline that saves through ``runtime.save_lead``.
 
         Args:
             runtime: the :class:`kiosk.runtime.Runtime` (or anything with ``config``,
-                ``store`` and ``save_lead``).
+                ``store``, ``save_lead`` and ``save_leads``).
             record_metric: record each save's latency as a metric when saving.
+            group_commit: save through one writer thread that commits the new leads
+                of concurrent callers in one transaction; call :meth:`close` after.
         """
         self._runtime = runtime
         self._record_metric = record_metric
         self._lock = threading.Lock()
+        self._writer = _GroupWriter(self) if group_commit else None
 
     def parse_code(self, code: DecodedCode) -> Contact:
         """Parse a decoded code into a contact draft.
 
         Raises:
-            PayloadRejected: the code holds no contact.
+            PayloadRejected: the code contains no contact.
         """
         from kiosk.contacts import parse
 
@@ -118,31 +140,20 @@ class LeadPipeline:
 
     def save_contact(self, contact: Contact, payload_text: str = "") -> ScanOutcome:
         """Save a contact as a new lead, or merge it into the same visitor's lead."""
-        fields = self.fields_for(contact)
-        has_email = bool(contact.email)
-        with self._lock:
-            store = self._runtime.store
-            duplicate = store.find_duplicate(
-                email=contact.dedup_key,
-                badge_id=contact.badge_id,
-                payload_text=payload_text,
-            )
-            if duplicate is None:
-                saved, save_ms = self._save(fields, None, payload_text)
-                return ScanOutcome(
-                    CREATED, saved.lead_id, saved.revision, has_email, save_ms=save_ms
-                )
-            existing = store.get_lead(duplicate.lead_id)
-            merged = merge_fields(existing.fields, fields)
-            if merged == dict(existing.fields):
-                log.debug("Lead %s scanned again with nothing new", duplicate.lead_id)
-                return ScanOutcome(
-                    UNCHANGED, duplicate.lead_id, existing.revision, has_email
-                )
-            saved, save_ms = self._save(merged, duplicate.lead_id, payload_text)
-        return ScanOutcome(
-            UPDATED, saved.lead_id, saved.revision, has_email, save_ms=save_ms
+        request = _SaveRequest(
+            fields=self.fields_for(contact),
+            payload_text=payload_text,
+            email_key=contact.dedup_key,
+            badge_id=contact.badge_id.strip(),
         )
+        if self._writer is not None:
+            return self._writer.submit(request)
+        with self._lock:
+            duplicate = self._find_duplicate(request)
+            if duplicate is None:
+                saved = self._save(request.fields, None, payload_text)
+                return request.outcome_for(CREATED, saved)
+            return self._merge(request, duplicate)
 
     def fields_for(self, contact: Contact) -> dict[str, Any]:
         """Return the lead fields of a new scan: the contact's, plus the event."""
@@ -154,17 +165,168 @@ class LeadPipeline:
             fields["event"] = event
         return fields
 
+    def close(self) -> None:
+        """Stop the group-commit writer thread, if any, after its pending saves."""
+        if self._writer is not None:
+            self._writer.close()
+
+    def __enter__(self) -> LeadPipeline:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _find_duplicate(self, request: _SaveRequest) -> LeadSummary | None:
+        return self._runtime.store.find_duplicate(
+            email=request.email_key,
+            badge_id=request.badge_id,
+            payload_text=request.payload_text,
+        )
+
+    def _merge(self, request: _SaveRequest, duplicate: LeadSummary) -> ScanOutcome:
+        existing = self._runtime.store.get_lead(duplicate.lead_id)
+        merged = merge_fields(existing.fields, request.fields)
+        if merged == dict(existing.fields):
+            log.debug("Lead %s scanned again with nothing new", duplicate.lead_id)
+            return ScanOutcome(
+                UNCHANGED, duplicate.lead_id, existing.revision, request.has_email
+            )
+        saved = self._save(merged, duplicate.lead_id, request.payload_text)
+        return request.outcome_for(UPDATED, saved)
+
     def _save(
         self, fields: Mapping[str, Any], lead_id: str | None, payload_text: str
-    ) -> tuple[SavedLead, float]:
-        started = time.perf_counter()
-        saved = self._runtime.save_lead(
+    ) -> SavedLead:
+        return self._runtime.save_lead(
             fields,
             lead_id,
             payload_text=payload_text,
             record_metric=self._record_metric,
         )
-        return saved, (time.perf_counter() - started) * 1000.0
+
+    def _create_many(self, requests: Sequence[_SaveRequest]) -> list[SavedLead]:
+        return self._runtime.save_leads(
+            [(request.fields, request.payload_text) for request in requests],
+            record_metric=self._record_metric,
+        )
+
+
+@dataclass
+class _SaveRequest:
+    """One contact waiting to be saved, with the keys that find the same visitor."""
+
+    fields: dict[str, Any]
+    payload_text: str
+    email_key: str
+    badge_id: str
+    submitted: float = field(default_factory=time.perf_counter)
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: ScanOutcome | None = None
+    error: Exception | None = None
+
+    @property
+    def has_email(self) -> bool:
+        return bool(self.fields.get("email"))
+
+    def visitor_keys(self) -> set[tuple[str, str]]:
+        keys = {
+            ("email", self.email_key),
+            ("badge_id", self.badge_id),
+            ("payload", self.payload_text),
+        }
+        return {key for key in keys if key[1]}
+
+    def outcome_for(self, status: str, saved: SavedLead) -> ScanOutcome:
+        save_ms = (time.perf_counter() - self.submitted) * 1000.0
+        return ScanOutcome(
+            status, saved.lead_id, saved.revision, self.has_email, save_ms=save_ms
+        )
+
+
+class _GroupWriter:
+    """A thread that saves the requests of several callers in shared transactions.
+
+    Each caller still returns only after its own lead is committed; callers that arrive
+    while a commit runs share the next one, so a burst pays for fewer disk syncs.
+    """
+
+    def __init__(self, pipeline: LeadPipeline) -> None:
+        self._pipeline = pipeline
+        self._queue: queue.Queue[_SaveRequest | None] = queue.Queue()
+        self._thread = threading.Thread(
+            target=self._run, name="lead-writer", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, request: _SaveRequest) -> ScanOutcome:
+        self._queue.put(request)
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        assert request.outcome is not None
+        return request.outcome
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(_WRITER_JOIN_S)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_GROUP_SIZE:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop once this batch is written
+                    break
+                batch.append(item)
+            while batch:
+                batch = self._write_group(batch)
+
+    def _write_group(self, batch: list[_SaveRequest]) -> list[_SaveRequest]:
+        """Save one group; return the requests deferred to the next group.
+
+        A request whose visitor keys match an earlier request of the same group waits
+        for the next group, so it finds that lead and merges into it.
+        """
+        deferred: list[_SaveRequest] = []
+        new: list[_SaveRequest] = []
+        seen: set[tuple[str, str]] = set()
+        for request in batch:
+            keys = request.visitor_keys()
+            if keys & seen:
+                deferred.append(request)
+                continue
+            seen |= keys
+            try:
+                duplicate = self._pipeline._find_duplicate(request)
+                if duplicate is None:
+                    new.append(request)
+                    continue
+                request.outcome = self._pipeline._merge(request, duplicate)
+            except Exception as exc:  # handed to the waiting caller, which raises it
+                request.error = exc
+            request.done.set()
+        if new:
+            self._create(new)
+        return deferred
+
+    def _create(self, requests: list[_SaveRequest]) -> None:
+        try:
+            saved = self._pipeline._create_many(requests)
+            for request, lead in zip(requests, saved, strict=True):
+                request.outcome = request.outcome_for(CREATED, lead)
+        except Exception as exc:  # handed to every waiting caller, which raises it
+            for request in requests:
+                request.error = exc
+        finally:
+            for request in requests:
+                request.done.set()
 
 
 def merge_fields(
@@ -174,7 +336,7 @@ def merge_fields(
 
     A non-empty scanned value replaces the stored one, so the latest card wins. An empty
     scanned value never clears a stored one, so the operator's rating, notes, consent
-    and answers survive a re-scan.
+    and ``answers`` field survive a re-scan.
     """
     merged = dict(existing)
     # Stored snapshots went through JSON (tuples came back as lists), so compare the

@@ -22,7 +22,7 @@ from kiosk.config import Config, default_db_url, user_data_dir
 from kiosk.errors import KioskError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from kiosk.store import LeadStore, SavedLead
 
@@ -191,10 +191,38 @@ class Runtime:
 
     save_contact_lead = save_lead
 
+    def save_leads(
+        self,
+        leads: Sequence[tuple[Mapping[str, Any], str]],
+        *,
+        record_metric: bool = True,
+    ) -> list[SavedLead]:
+        """Save several new leads, given as (fields, payload text), in one transaction.
+
+        Each lead gets its own outbox row; the commit is durable before this returns.
+        The transaction's duration is recorded once for each lead as ``save_commit``.
+        """
+        from kiosk.store import NewLead
+
+        started = time.perf_counter()
+        saved = self.store.save_many(
+            [
+                NewLead(fields, payload_text=payload_text)
+                for fields, payload_text in leads
+            ]
+        )
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        log.debug("Saved %d new leads in one transaction", len(saved))
+        self.sync_engine.wake()
+        if record_metric:
+            for _ in saved:
+                self.record_metric(METRIC_SAVE, elapsed_ms)
+        return saved
+
     def record_metric(
         self, kind: str, value_ms: float, ok: bool = True, reason: str = ""
     ) -> None:
-        """Record one measurement; a failure to store it is logged, never raised."""
+        """Record one measurement; an error while storing it is logged, not raised."""
         try:
             self.metrics.record(kind, value_ms, ok=ok, reason=reason)
         except Exception as exc:  # metrics must not break a save or a sync

@@ -9,6 +9,7 @@ open while a request is on the wire.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import random
 import threading
@@ -36,89 +37,27 @@ from sync_daemon.connectors.base import (
 )
 from sync_daemon.db import create_db_engine, utcnow
 from sync_daemon.mapping import FieldMapping, MappingError
+from sync_daemon.model import EngineSettings, EngineStatus, RunReport
 from sync_daemon.outbox import Outbox, OutboxRow, QueueStats, migrate
 from sync_daemon.ratelimit import RateLimiter
+
+__all__ = [
+    "EngineSettings",
+    "EngineStatus",
+    "QueueStats",
+    "RequestMetric",
+    "RunReport",
+    "SyncEngine",
+    "email_key",
+]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 SLEEP_SLICE_S = 0.25
-"""Longest single wait, so a set stop event is noticed within this time."""
+"""Maximum single wait, so a set stop event is noticed within this time."""
 MIN_IDLE_WAIT_S = 0.1
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """Tuning of the sync engine (the ``[sync]`` table of the configuration).
-
-    Attributes:
-        batch_size: contacts per bulk request, at most the connector's maximum (100).
-        lease_s: how long a claimed batch stays reserved; longer than the HTTP timeout.
-        backoff_base_s: window of the first retry after a transient failure.
-        backoff_cap_s: largest backoff window.
-        idle_poll_s: how often an idle engine looks for rows written by another process.
-        rate_limit_per_minute: requests sent in any 60 s, kept under the CRM's limit
-            (AcmeCRM allows 100 a token by default); 0 sends without a limit.
-        use_bulk: send batches through the bulk endpoint; False sends one request
-            a lead.
-        wake_interval_s: least time between two attempts that :meth:`SyncEngine.wake`
-            brings forward, so many saves in a row do not hammer a failing CRM.
-    """
-
-    batch_size: int = 100
-    lease_s: float = 30.0
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 60.0
-    idle_poll_s: float = 2.0
-    rate_limit_per_minute: int = 90
-    use_bulk: bool = True
-    wake_interval_s: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= 100:
-            raise ValueError(f"batch_size must be 1 to 100, got {self.batch_size}")
-        if self.lease_s <= 0 or self.idle_poll_s <= 0:
-            raise ValueError("lease_s and idle_poll_s must be positive")
-        if self.backoff_base_s < 0 or self.backoff_cap_s < self.backoff_base_s:
-            raise ValueError("backoff needs 0 <= backoff_base_s <= backoff_cap_s")
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """What one :meth:`SyncEngine.run_once` did."""
-
-    claimed: int = 0
-    synced: int = 0
-    retry: int = 0
-    needs_attention: int = 0
-    released: int = 0
-    requests: int = 0
-    error: str = ""
-    paused: bool = False
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    """A snapshot of the engine for the staff panel and the status line.
-
-    Attributes:
-        reachable: None until the first request, then whether the CRM answered.
-        paused: :meth:`SyncEngine.pause` is in force.
-        last_success_at: when a request last succeeded.
-        next_retry_at: when the engine next tries, if it is backing off or rows wait.
-        stats: outbox counts.
-        last_error: the last transient failure, cleared by a success.
-        token_refreshes: tokens fetched since start.
-    """
-
-    reachable: bool | None
-    paused: bool
-    last_success_at: datetime | None
-    next_retry_at: datetime | None
-    stats: QueueStats
-    last_error: str = ""
-    token_refreshes: int = 0
 
 
 class _Stopped(Exception):
@@ -287,11 +226,11 @@ class SyncEngine:
             self._retry_all([row for row, _ in mapped], exc, outcome)
             return
         except RequestRejected as exc:
-            # The whole request was refused, so find the culprit one lead at a time
+            # The whole request was rejected, so find the culprit one lead at a time
             # instead of parking every lead of the batch.
             logger.warning(
-                "AcmeCRM refused a bulk request (HTTP %d); sending its %d leads "
-                "one by one",
+                "AcmeCRM rejected a bulk request with HTTP %d, so its %d leads are "
+                "sent one by one",
                 exc.status,
                 len(mapped),
             )
@@ -367,8 +306,8 @@ class SyncEngine:
         """Write the outcome, retrying while the database is locked by another writer.
 
         It keeps trying for one lease even after a stop, because a recorded result
-        saves a resend; after that the lease expires and the rows are resent with the
-        same keys, which the CRM answers from its idempotency store.
+        saves a resend. After that the lease expires and the rows are resent with the
+        same keys, so the CRM replays its stored responses.
         """
         deadline = time.monotonic() + self.settings.lease_s
         steps: list[Callable[[], None]] = []
@@ -391,7 +330,7 @@ class SyncEngine:
 
     def _retry_locked(self, step: Callable[[], None], deadline: float) -> None:
         pause = 0.05
-        while True:
+        for tries in itertools.count(1):
             try:
                 step()
                 return
@@ -403,9 +342,11 @@ class SyncEngine:
                         exc.orig,
                     )
                     return
-                logger.warning(
-                    "Database busy while recording sync results (%s); retrying",
+                logger.log(
+                    logging.WARNING if tries == 1 else logging.DEBUG,
+                    "Database busy while recording sync results (%s), try %d; retrying",
                     exc.orig,
+                    tries,
                 )
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
@@ -506,9 +447,9 @@ class SyncEngine:
             recovered = self._reachable is False
             self._reachable = True
         if recovered:
-            # Rows that failed only because the CRM was away need not wait out their
-            # own backoff now that it answers again.
-            logger.info("The CRM answers its health check again")
+            # Rows that failed only because the CRM was unreachable need not wait out
+            # their own backoff now that it responds again.
+            logger.info("The CRM responds to its health check again")
             try:
                 self.outbox.make_due()
             except OperationalError as exc:
@@ -533,9 +474,12 @@ class SyncEngine:
         deadline = time.monotonic() + timeout_s
 
         def finished() -> bool:
-            return (
-                time.monotonic() >= deadline or self.outbox.queue_stats().waiting == 0
-            )
+            if time.monotonic() >= deadline:
+                return True
+            try:
+                return self.outbox.queue_stats().waiting == 0
+            except OperationalError:
+                return False
 
         self._loop(stop, finished, deadline=deadline)
         return self.outbox.queue_stats()
@@ -563,6 +507,11 @@ class SyncEngine:
         """Do the next thing that is due; return True when work may be waiting."""
         if self._paused.is_set():
             return False
+        # Wait out a Retry-After before claiming, so the lease covers only the send.
+        limiter_wait = self.limiter.delay()
+        if limiter_wait > 0:
+            self._sleep(stop, limiter_wait, deadline, wakeable=False)
+            return not (deadline and time.monotonic() >= deadline)
         wait = self._resume_at - time.monotonic()
         if wait > 0:
             if self._sleep(stop, wait, deadline):
@@ -599,7 +548,12 @@ class SyncEngine:
         return max(MIN_IDLE_WAIT_S, min(self.settings.idle_poll_s, until_due))
 
     def _sleep(
-        self, stop: threading.Event, seconds: float, deadline: float | None
+        self,
+        stop: threading.Event,
+        seconds: float,
+        deadline: float | None,
+        *,
+        wakeable: bool = True,
     ) -> bool:
         """Wait up to ``seconds``; return True when :meth:`wake` ended the wait."""
         end = time.monotonic() + seconds
@@ -609,7 +563,9 @@ class SyncEngine:
             remaining = end - time.monotonic()
             if remaining <= 0:
                 return False
-            if self._wake_event.wait(min(remaining, SLEEP_SLICE_S)):
+            if not wakeable:
+                stop.wait(min(remaining, SLEEP_SLICE_S))
+            elif self._wake_event.wait(min(remaining, SLEEP_SLICE_S)):
                 self._wake_event.clear()
                 return True
         return False

@@ -118,7 +118,7 @@ class QueueStats:
 
 @dataclass(frozen=True)
 class LeadSyncState:
-    """Where the latest revision of one lead stands."""
+    """Sync state of the latest revision of one lead."""
 
     lead_id: str
     revision: int
@@ -547,8 +547,8 @@ def _latest_rows(connection: Connection, lead_ids: list[str]) -> Sequence[Any]:
 def _update_own(
     connection: Connection, row: OutboxRow, now: datetime, values: dict[str, Any]
 ) -> None:
-    # Only the holder of the lease may move an in-flight row; a sender whose lease
-    # ran out leaves the row to whoever claimed it since.
+    # Only the holder of the lease may move an in-flight row. A sender whose lease
+    # ran out leaves the row to the sender that claimed it since.
     t = outbox_table
     connection.execute(
         update(t)

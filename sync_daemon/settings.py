@@ -16,7 +16,7 @@ from typing import Any
 
 import platformdirs
 
-from sync_daemon.engine import EngineSettings
+from sync_daemon.model import EngineSettings
 
 APP_NAME = "booth-kiosk"
 CRM_KEYS = {"url": str, "api_key": str, "operator_email": str, "timeout_s": float}
@@ -27,15 +27,16 @@ SYNC_KEYS = {
     "backoff_base_s": float,
     "backoff_cap_s": float,
 }
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
 
 
 class SettingsError(ValueError):
-    """The configuration file or environment holds an invalid value."""
+    """The configuration file or environment contains an invalid value."""
 
 
 @dataclass(frozen=True)
 class CrmConfig:
-    """Where the CRM is and how to authenticate (the API key is never logged)."""
+    """CRM location and credentials; ``repr`` hides the API key and operator."""
 
     url: str = ""
     api_key: str = ""
@@ -130,7 +131,7 @@ def _section(data: dict[str, Any], name: str, known: dict[str, type]) -> dict[st
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, expected):
             raise SettingsError(
-                f"[{name}] {key} must be a {expected.__name__}, got {value!r}."
+                f"[{name}] {key} must be {TYPE_NAMES[expected]}, got {value!r}."
             )
         values[key] = value
     return values

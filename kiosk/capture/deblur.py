@@ -100,22 +100,25 @@ def wiener(grey: Image, kernel: Kernel, *, noise_to_signal: float = 0.01) -> Ima
     return np.clip(crop, 0, 255).astype(np.uint8)
 
 
-STILL_KERNELS: tuple[Kernel, ...] = (
+STILL_FRAME_KERNELS: tuple[Kernel, ...] = (
     gaussian(2.0),
     gaussian(3.5),
-    motion(9, 0),
-    motion(9, 90),
-    motion(15, 0),
-    motion(15, 90),
-    motion(15, 45),
-    motion(15, 135),
+    *(motion(length, angle) for length in (9, 15) for angle in range(0, 180, 30)),
     gaussian(5.0),
-    motion(23, 0),
-    motion(23, 90),
-    motion(23, 45),
-    motion(23, 135),
+    *(motion(21, angle) for angle in range(0, 180, 30)),
+    *(motion(12, angle) for angle in range(15, 180, 30)),
 )
-"""Kernels tried on stills, most likely first."""
+"""Kernels tried on a whole still frame when no region looks like a code."""
+
+STILL_KERNELS: tuple[Kernel, ...] = (
+    *(gaussian(sigma / 2) for sigma in range(3, 11)),
+    *(
+        motion(length, angle)
+        for length in (7, 11, 15, 5, 9, 13, 17, 21)
+        for angle in range(0, 180, 15)
+    ),
+)
+"""Kernels tried on code-sized regions of a still: cheap there, so a dense search."""
 
 LIVE_KERNELS: tuple[Kernel, ...] = (
     gaussian(2.5),

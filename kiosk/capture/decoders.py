@@ -74,7 +74,11 @@ STILL_FALLBACKS: tuple[Stage, ...] = (
     _stage("zxing-upscale-frame", stages.zxing_upscale_frame),
     _stage(
         "zxing-deblur",
-        functools.partial(stages.zxing_deblur, kernels=deblur.STILL_KERNELS),
+        functools.partial(
+            stages.zxing_deblur,
+            kernels=deblur.STILL_KERNELS,
+            frame_kernels=deblur.STILL_FRAME_KERNELS,
+        ),
     ),
 )
 """Every fallback, for stills."""
@@ -156,6 +160,7 @@ class DecoderChain:
         *,
         predict: bool = True,
     ) -> list[DecodedCode]:
+        views.deadline = start + budget_s
         for stage in order:
             if not self._fits(stage, start, budget_s, predict):
                 continue

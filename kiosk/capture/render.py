@@ -67,8 +67,28 @@ def render_badge_frame(
     """Render a BGR camera-like frame showing a badge that carries a QR code.
 
     The frame has a textured, unevenly lit background, a white badge card at a
-    seed-dependent place holding the code (``code_px`` wide, quiet zone included), and
-    slight sensor noise. The same arguments always give the same frame.
+    seed-dependent place with the code on it (``code_px`` wide, quiet zone included),
+    and slight sensor noise. The same arguments always give the same frame.
+    """
+    frame, _ = render_badge_frame_with_box(
+        text, width=width, height=height, code_px=code_px, seed=seed
+    )
+    return frame
+
+
+def render_badge_frame_with_box(
+    text: str | bytes,
+    *,
+    width: int = 1280,
+    height: int = 720,
+    code_px: int = 360,
+    seed: int = 0,
+) -> tuple[Image, tuple[int, int, int, int]]:
+    """Render a frame as :func:`render_badge_frame` does and say where the code is.
+
+    Returns:
+        The frame and the code's box ``(left, top, width, height)`` in pixels, quiet
+        zone included.
     """
     rng = np.random.default_rng(seed)
     frame = background_frame(width, height, rng)
@@ -88,7 +108,8 @@ def render_badge_frame(
     patch = cv2.cvtColor(code[: shape[0], : shape[1]], cv2.COLOR_GRAY2BGR)
     light = patch > 128
     visible[:] = np.where(light, card_tint, rng.integers(15, 45)).astype(np.uint8)
-    return add_noise(frame, rng, sigma=3.0)
+    box = (code_left, code_top, shape[1], shape[0])
+    return add_noise(frame, rng, sigma=3.0), box
 
 
 def background_frame(width: int, height: int, rng: np.random.Generator) -> Image:

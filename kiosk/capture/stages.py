@@ -9,6 +9,7 @@ are used only as hints that a code is in view (:attr:`FrameViews.seen`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import zxingcpp
 
 from kiosk.capture import deblur
 from kiosk.capture.imaging import as_image
+from kiosk.capture.locate import Box, candidate_boxes
 from kiosk.capture.textcodec import decode_payload
 from kiosk.capture.types import DecodedCode, Image
 from kiosk.capture.zbar import zbar_scan
@@ -31,6 +33,7 @@ Quad = tuple[tuple[float, float], ...]
 SMALL_CODE_PX = 260
 QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 CROP_MARGIN = 0.25
+DEBLUR_UPSCALE_MAX_PX = 600
 
 
 class FrameViews:
@@ -39,8 +42,10 @@ class FrameViews:
     def __init__(self, image: Image) -> None:
         self.image = image
         self.seen: list[Quad] = []
+        self.deadline = float("inf")  # time.perf_counter() value slow stages stop at
         self._grey: Image | None = None
         self._clahe: Image | None = None
+        self._candidates: list[Box] | None = None
 
     @property
     def grey(self) -> Image:
@@ -60,7 +65,7 @@ class FrameViews:
             self._clahe = as_image(equaliser.apply(self.grey))
         return self._clahe
 
-    def regions(self) -> list[tuple[int, int, int, int]]:
+    def regions(self) -> list[Box]:
         """Return bounding boxes (x, y, w, h) with margin around codes seen so far."""
         height, width = self.grey.shape[:2]
         boxes = []
@@ -75,6 +80,15 @@ class FrameViews:
             bottom = int(min(float(height), max(ys) + margin))
             if right - left >= 16 and bottom - top >= 16:
                 boxes.append((left, top, right - left, bottom - top))
+        return boxes
+
+    def search_boxes(self) -> list[Box]:
+        """Return the regions of codes seen so far, else code-like regions."""
+        boxes = self.regions()
+        if not boxes:
+            if self._candidates is None:
+                self._candidates = candidate_boxes(self.grey)
+            boxes = self._candidates
         return boxes
 
 
@@ -200,9 +214,9 @@ def zxing_mirrored(views: FrameViews) -> list[DecodedCode]:
 
 
 def zxing_upscale_regions(views: FrameViews) -> list[DecodedCode]:
-    """Upscale the regions where a code was seen but not read, and read them again."""
+    """Upscale the regions where a code was seen (or looks likely), and read them."""
     codes: list[DecodedCode] = []
-    for left, top, width, height in views.regions()[:3]:
+    for left, top, width, height in views.search_boxes()[:3]:
         crop = views.grey[top : top + height, left : left + width]
         scale = min(4.0, max(2.0, SMALL_CODE_PX * 2 / max(width, height)))
         codes += _read_scaled(crop, scale, left, top, "zxing-upscale")
@@ -212,7 +226,7 @@ def zxing_upscale_regions(views: FrameViews) -> list[DecodedCode]:
 
 
 def zxing_upscale_frame(views: FrameViews) -> list[DecodedCode]:
-    """Upscale the whole frame twice and read it (small codes nobody located)."""
+    """Read the frame enlarged to twice its size, for small codes no stage located."""
     return _read_scaled(views.grey, 2.0, 0, 0, "zxing-upscale")
 
 
@@ -228,19 +242,39 @@ def _read_scaled(
 
 
 def zxing_deblur(
-    views: FrameViews, kernels: Sequence[deblur.Kernel]
+    views: FrameViews,
+    kernels: Sequence[deblur.Kernel],
+    frame_kernels: Sequence[deblur.Kernel] = (),
 ) -> list[DecodedCode]:
-    """Deconvolve the frame (or the regions where codes were seen) and read it."""
-    boxes = views.regions()[:2] or [(0, 0, views.grey.shape[1], views.grey.shape[0])]
-    for left, top, width, height in boxes:
-        crop = views.grey[top : top + height, left : left + width]
+    """Deconvolve code-like regions with each kernel and read them.
+
+    Regions up to :data:`DEBLUR_UPSCALE_MAX_PX` wide are also read at twice their size.
+    With no region to work on, the whole frame is tried with ``frame_kernels``. Stops
+    at ``views.deadline``.
+    """
+    boxes = views.search_boxes()[:2]
+    if not boxes:
+        boxes = [(0, 0, views.grey.shape[1], views.grey.shape[0])]
+        kernels = frame_kernels
+    for box in boxes:
         for kernel in kernels:
-            restored = deblur.wiener(crop, kernel)
-            name = f"zxing-deblur-{kernel.name}"
-            codes = zxing_read(restored, name, transform=_offset(left, top))
+            if time.perf_counter() >= views.deadline:
+                return []
+            codes = _deblur_box(views.grey, box, kernel)
             if codes:
                 return codes
     return []
+
+
+def _deblur_box(grey: Image, box: Box, kernel: deblur.Kernel) -> list[DecodedCode]:
+    left, top, width, height = box
+    crop = grey[top : top + height, left : left + width]
+    restored = deblur.wiener(crop, kernel)
+    name = f"zxing-deblur-{kernel.name}"
+    codes = zxing_read(restored, name, transform=_offset(left, top))
+    if not codes and max(width, height) <= DEBLUR_UPSCALE_MAX_PX:
+        codes = _read_scaled(restored, 2.0, left, top, name)
+    return codes
 
 
 def _offset(left: int, top: int) -> Callable[[float, float], tuple[float, float]]:
@@ -303,8 +337,8 @@ def _opencv_raw_bytes(returned: bytes) -> bytes:
     converted = any("\x80" <= char <= "\x9f" for char in text)
     if converted and all(char <= "\xff" for char in text):
         return text.encode("latin-1")
-    # NOTE: a converted ISO-8859-1 payload without C1 bytes cannot be told apart from
-    # UTF-8 text, so it stays as OpenCV returned it (the text is the same either way).
+    # NOTE: a converted ISO-8859-1 payload without C1 bytes is indistinguishable from
+    # UTF-8 text, so it stays as OpenCV returned it and is read as UTF-8.
     return returned
 
 
@@ -346,7 +380,8 @@ def pyzbar_binary_grey(grey: Image) -> list[DecodedCode]:
 
 
 def _zbar_code(raw: bytes, points: Corners) -> DecodedCode:
-    # NOTE: zbar's binary mode drops ECI designators, so the ECI rule cannot apply
-    # here; UTF-8 and the Shift_JIS or ISO-8859-1 guess still do.
+    # NOTE: zbar 0.23 in binary mode converts a segment that has an ECI designator to
+    # UTF-8 itself (checked with an ISO-8859-7 code), so ``raw`` is then that UTF-8 and
+    # not the stored bytes. Bytes without ECI come back unchanged.
     text = decode_payload(raw)
     return DecodedCode(text.text, raw, "pyzbar", points, text.error)

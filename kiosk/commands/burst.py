@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="threads decoding and saving at once (default 4)",
     )
+    parser.add_argument(
+        "--no-group-commit",
+        dest="group_commit",
+        action="store_false",
+        help="commit each lead in its own transaction instead of letting saves that "
+        "arrive together share one",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +94,7 @@ def _run_headless(args: argparse.Namespace, folder: Path) -> BurstResult:
     db_url = args.db or f"sqlite:///{folder / 'burst.sqlite3'}"
 
     def on_progress(progress: BurstProgress) -> None:
-        if progress.message.startswith("frame") and "saved" not in progress.message:
+        if progress.is_error:
             print(f"kiosk burst: {progress.message}", file=sys.stderr)
 
     prepared = prepare_burst(args.count)
@@ -99,7 +106,11 @@ def _run_headless(args: argparse.Namespace, folder: Path) -> BurstResult:
     with Runtime(config, db_url, crm_data_dir=folder / "crm") as runtime:
         runtime.start_sync_thread()
         return run_burst(
-            runtime, prepared, workers=args.workers, on_progress=on_progress
+            runtime,
+            prepared,
+            workers=args.workers,
+            on_progress=on_progress,
+            group_commit=args.group_commit,
         )
 
 

@@ -1,9 +1,9 @@
 """``kiosk decode``: decode the QR codes in image files, one JSON line an image.
 
-Each line is ``{file, codes, payload, contact, error}``: ``file`` is the argument exactly
-as given, ``codes`` lists every code read (text, decoder, raw bytes in hex, corners,
-text_error), ``payload`` is the first code's text or null, ``contact`` is what
-``kiosk parse`` would print for it or null, and ``error`` is ``{code, message}`` or null.
+Each line is ``{file, codes, payload, contact, error}``. ``file`` is the argument
+exactly as given. ``codes`` lists every code read (text, decoder, raw bytes in hex,
+corners, text_error). ``payload`` is the first code's text or null, ``contact`` is what
+``kiosk parse`` prints for it or null, and ``error`` is ``{code, message}`` or null.
 Every image runs the whole decoder chain, fallbacks included, with no de-duplication.
 
 Exit status: 0, or 1 when an image cannot be read (its line is printed with an error).
@@ -62,6 +62,7 @@ def decode_image_file(
         The JSON-ready line, and whether the image could be read.
     """
     import cv2
+    import numpy as np
 
     line: dict[str, Any] = {
         "file": name,
@@ -75,7 +76,7 @@ def decode_image_file(
         line["error"] = _unreadable(name)
         return line, False
 
-    codes = chain.decode_still(image)
+    codes = chain.decode_still(np.asarray(image, dtype=np.uint8))
     line["codes"] = [_code_json(code) for code in codes]
     if not codes:
         line["error"] = {
@@ -124,7 +125,9 @@ def _parse_contact(
     try:
         from kiosk.contacts import PayloadRejected, parse
     except ImportError as exc:
-        log.warning("Contact parsing is not available (%s); printing payloads only", exc)
+        log.warning(
+            "Contact parsing is not available (%s); printing payloads only", exc
+        )
         return None, None
     try:
         contact = parse(payload, config)

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import queue
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kiosk.capture.types import DecodedCode
+    from kiosk.capture.types import DecodedCode, FrameSource
+    from kiosk.config import Config
     from kiosk.pipeline import LeadPipeline, ScanOutcome
     from kiosk.runtime import Runtime
 
@@ -61,11 +63,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=300.0,
         metavar="S",
         help="give up after S seconds with exit status 1 (default 300)",
     )
+
+
+def positive_seconds(text: str) -> float:
+    """Parse a ``--timeout`` value: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(
+            f"invalid timeout {text!r}: expected a positive number of seconds"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,8 +90,6 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.pipeline import LeadPipeline
     from kiosk.runtime import Runtime
 
-    if args.timeout <= 0:
-        raise SystemExit("kiosk scan: --timeout must be a positive number of seconds.")
     deadline = time.monotonic() + args.timeout
     config = load_config(args.config)
     source = open_source(args.camera, config.capture)
@@ -95,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _capture_and_save(
-    source: Any, pipeline: LeadPipeline, config: Any, deadline: float
+    source: FrameSource, pipeline: LeadPipeline, config: Config, deadline: float
 ) -> bool:
     """Run the capture loop and save what it accepts; return False on timeout."""
     from kiosk.capture.debounce import Debouncer
@@ -167,7 +180,7 @@ def _await_outbox(runtime: Runtime, deadline: float) -> int:
     if stats.needs_attention:
         _report_needs_attention(runtime)
         return EXIT_NEEDS_ATTENTION
-    log.info("Every lead is synced (%d in all)", stats.synced)
+    log.info("Every lead is synced (%d revisions synced in all)", stats.synced)
     return EXIT_SYNCED
 
 

@@ -31,8 +31,8 @@ UNRECOGNIZED_MESSAGE = (
 
 _NAME_FIELDS = ("first_name", "middle_name", "last_name")
 
-# Emails and phones read from one payload; later ones are ignored, which bounds the
-# validation work for a payload that repeats a property hundreds of times.
+# Maximum emails and phones read from one payload. Later ones are ignored, so a payload
+# that repeats a property hundreds of times costs no more validation than ten.
 MAX_VALUES = 10
 
 
@@ -69,7 +69,7 @@ class Draft:
 
 
 def unrecognized() -> PayloadRejected:
-    """Return the rejection for text that holds no contact details."""
+    """Return the rejection for text that contains no contact details."""
     return PayloadRejected(UNRECOGNIZED_PAYLOAD, UNRECOGNIZED_MESSAGE)
 
 
@@ -119,7 +119,7 @@ def build_contact(draft: Draft, region: str) -> Contact:
     if contact.badge_id and not (
         contact.email or contact.first_name or contact.last_name
     ):
-        # Only the event platform can say who an id without a name or email is.
+        # Only the event platform can resolve an id that comes without a name or email.
         contact = replace(contact, needs_lookup=True)
     values = {
         "phone": contact.phone,

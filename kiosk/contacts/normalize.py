@@ -30,7 +30,8 @@ CRM_LIMITS: dict[str, int] = {
 
 MAX_FULL_NAME = 256
 
-# Longest text handed to phonenumbers or email-validator; longer values are invalid.
+# Maximum text lengths handed to phonenumbers and email-validator. Longer values are
+# invalid without being parsed.
 _MAX_PHONE_TEXT = 64
 _MAX_EMAIL_TEXT = 320
 
@@ -81,7 +82,7 @@ def normalize_phone(text: str, region: str, extension: str = "") -> Phone | None
         extension: an extension already known (from a ``tel:`` URI's ``ext``).
 
     Returns:
-        The phone, or ``None`` when the text holds no digit at all.
+        The phone, or ``None`` when the text contains no digit at all.
     """
     text = text.strip()
     if not any(char.isdigit() for char in text):

@@ -13,7 +13,8 @@ def read_plain_text(text: str, region: str) -> Draft | None:
     """Find emails and phone numbers in free text.
 
     Returns:
-        A draft with only emails and phones, or ``None`` when the text holds neither.
+        A draft with only emails and phones, or ``None`` when the text contains
+        neither.
     """
     draft = Draft(source_format="plain-text")
     draft.emails = _find_emails(text)

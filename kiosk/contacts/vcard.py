@@ -1,9 +1,9 @@
 """vCard 2.1, 3.0 and 4.0 reader.
 
 vobject 0.9.9 is not used for reading. Tried here, it kept the backslash of
-``https\\://``, cut a ``data:`` URI at its comma, and put the text of a line it could
-not read into its ParseError message (and, with ``ignoreUnreadable``, into an ERROR
-log record), while payload text must never reach a log. It has no size cap either.
+``https\\://`` and cut a ``data:`` URI at its comma. It also puts the text of a line it
+cannot read into its ParseError message, and with ``ignoreUnreadable`` into an ERROR
+log record, but payload text must never reach a log. It has no size cap either.
 This reader is one pass over at most ``MAX_LINES`` lines and ``MAX_PROPERTIES``
 properties instead:
 

@@ -42,6 +42,9 @@ def run_kiosk(args: argparse.Namespace) -> int:
                 window.resize(1280, 800)
                 window.show()
             else:
+                # Without a window manager (a bare X server, Xvfb) the full-screen
+                # request is not honoured, so the geometry is set as well.
+                window.setGeometry(window.screen().geometry())
                 window.showFullScreen()
             status = app.exec()
         finally:

@@ -56,18 +56,18 @@ PRIMARY_FIELDS = (
     FieldSpec("title", "Job title"),
 )
 MORE_FIELDS = (
+    FieldSpec("website", "Website"),
+    FieldSpec("linkedin_url", "LinkedIn"),
+    FieldSpec("profile_url", "Profile URL"),
+    FieldSpec("department", "Department"),
+    FieldSpec("other_emails", "Other emails"),
+    FieldSpec("other_phones", "Other phones"),
+    FieldSpec("phone_ext", "Phone extension"),
+    FieldSpec("fax", "Fax"),
     FieldSpec("middle_name", "Middle name"),
     FieldSpec("prefix", "Prefix"),
     FieldSpec("suffix", "Suffix"),
     FieldSpec("nickname", "Nickname"),
-    FieldSpec("phone_ext", "Phone extension"),
-    FieldSpec("fax", "Fax"),
-    FieldSpec("other_emails", "Other emails"),
-    FieldSpec("other_phones", "Other phones"),
-    FieldSpec("department", "Department"),
-    FieldSpec("website", "Website"),
-    FieldSpec("linkedin_url", "LinkedIn"),
-    FieldSpec("profile_url", "Profile URL"),
     FieldSpec("address.street", "Street"),
     FieldSpec("address.city", "City"),
     FieldSpec("address.region", "Region"),
@@ -200,8 +200,8 @@ class LeadForm(QWidget):
     """The contact form with inline checks, booth fields and the save warning.
 
     Enter saves and Escape cancels. When AcmeCRM would reject the lead (no valid email,
-    a value over its limit), the first Enter shows why and a "Save anyway" button; a
-    second Enter, or that button, saves it anyway, and the lead then waits in the staff
+    a value over its limit), the first Enter shows why, with a "Save anyway" button.
+    A second Enter or that button saves the lead anyway. It then waits in the staff
     panel as needing attention.
 
     Signals:
@@ -243,9 +243,9 @@ class LeadForm(QWidget):
         self.more_box = QWidget()
         self.more_box.setLayout(self._field_grid(MORE_FIELDS, columns=3))
         self.more_button.toggled.connect(self.more_box.setVisible)
+        body.addWidget(self._booth_section())
         body.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignLeft)
         body.addWidget(self.more_box)
-        body.addWidget(self._booth_section())
         body.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -292,16 +292,25 @@ class LeadForm(QWidget):
         self.notes_label = plain_label("Notes", "fieldLabel")
         self.notes_edit = QPlainTextEdit()
         self.notes_edit.setObjectName("field_notes")
-        self.notes_edit.setFixedHeight(90)
+        self.notes_edit.setFixedHeight(64)
         self.notes_edit.setTabChangesFocus(True)
+
+        operator_fields = QGridLayout()
+        operator_fields.setHorizontalSpacing(24)
+        operator_fields.addWidget(self.rating_label, 0, 0)
+        operator_fields.addWidget(self.rating, 1, 0)
+        operator_fields.addWidget(self.notes_label, 0, 1)
+        operator_fields.addWidget(self.notes_edit, 1, 1)
+        operator_fields.setColumnStretch(1, 1)
+        layout.addLayout(operator_fields)
         for widget in (
             self.rating_label,
             self.rating,
             self.notes_label,
             self.notes_edit,
         ):
-            layout.addWidget(widget)
             widget.setVisible(not self._self_service)
+
         self.questions = [QuestionInput(q) for q in self._config.kiosk.questions]
         for question in self.questions:
             layout.addWidget(question)
@@ -430,6 +439,7 @@ class LeadForm(QWidget):
             else:
                 fields[name] = text
         fields["address"] = address if any(address.values()) else None
+
         if not self._self_service:
             fields["rating"] = self.rating.value()
             fields["notes"] = self.notes_edit.toPlainText().strip()
@@ -441,6 +451,7 @@ class LeadForm(QWidget):
             else:
                 answers[question.question.key] = answer
         fields["answers"] = answers
+
         fields["consent_at"] = self._consent_at if self.consent_box.isChecked() else ""
         fields["consent_version"] = (
             self._consent_version() if self.consent_box.isChecked() else ""
@@ -450,7 +461,7 @@ class LeadForm(QWidget):
         return fields
 
     def crm_problems(self) -> list[str]:
-        """Return why AcmeCRM would reject the lead as it stands, one sentence each."""
+        """Return why AcmeCRM would reject the lead as it is now, one sentence each."""
         problems = []
         email = self.edits["email"].text().strip()
         if not email:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -53,6 +53,7 @@ FORM = "form"
 READY = "Ready to scan"
 SAVED = "Saved, will sync"
 MESSAGE_MS = 5000
+CAMERA_LABEL_PX = 320
 STAFF_PANEL_MODULE = "kiosk.gui.staff.staff_panel"
 _ACTIVITY_EVENTS = frozenset(
     {
@@ -165,13 +166,19 @@ class MainWindow(QMainWindow):
         )
         self.pin_banner_label.setWordWrap(True)
         self.set_pin_button = QPushButton("Set a staff PIN")
-        self.event_label = plain_label(self.config.kiosk.event, "eventLabel")
+
+        self.event_label = plain_label(
+            self.config.kiosk.event or "Booth kiosk", "eventLabel"
+        )
         self.manual_button = QPushButton("&Manual entry")
         self.manual_button.setObjectName("manualButton")
         self.manual_button.setIcon(_icon("keyboard.svg"))
         self.staff_button = QPushButton("&Staff")
         self.staff_button.setObjectName("staffButton")
         self.staff_button.setIcon(_icon("lock.svg"))
+        for button in (self.manual_button, self.staff_button):
+            button.setIconSize(QSize(24, 24))
+
         self.scanner_view = ScannerView(mirror=self.config.capture.mirror_preview)
         self.scanner_hint = plain_label(
             "Hold the QR code on the badge or business card up to the camera.",
@@ -180,12 +187,12 @@ class MainWindow(QMainWindow):
         self.scanner_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.form = LeadForm(self.config)
         self.duplicate_page = self._duplicate_widgets()
+
         self.status_label = plain_label(READY, "statusLabel")
         self.sync_label = plain_label("Sync: starting", "syncLabel")
         self.crm_label = plain_label(self.runtime.crm_label, "crmLabel")
-        self.camera_label = plain_label(
-            f"Camera: {self.source.description}", "cameraLabel"
-        )
+        self.camera_label = plain_label("", "cameraLabel")
+        self._set_camera_text(f"Camera: {self.source.description}")
 
     def _duplicate_widgets(self) -> QWidget:
         page = QWidget()
@@ -397,11 +404,20 @@ class MainWindow(QMainWindow):
         self._base_status = text if text != "Camera reconnected" else READY
         self.show_message(text)
 
+    def _set_camera_text(self, text: str) -> None:
+        """Show the camera line, shortened in the middle to fit the status bar."""
+        metrics = self.camera_label.fontMetrics()
+        self.camera_label.setText(
+            metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, CAMERA_LABEL_PX)
+        )
+        self.camera_label.setToolTip(text)
+
     @Slot()
     def _on_capture_finished(self) -> None:
         if self._shut_down:
             return
-        self._base_status = "The camera has no more frames. Use manual entry."
+        self._set_camera_text(f"Camera ended: {self.source.description}")
+        self._base_status = "No more camera frames: use manual entry"
         self.scanner_view.placeholder = "No more frames from the camera."
         if self.page == SCANNER and not self._message_timer.isActive():
             self.status_label.setText(self._base_status)
@@ -424,6 +440,11 @@ class MainWindow(QMainWindow):
         self.scanner_view.flash()
         self.status_label.setText("Reading the code...")
         self.store_worker.submit_scan(accepted)
+
+    @property
+    def camera_text(self) -> str:
+        """The camera line of the status bar, in full."""
+        return self.camera_label.toolTip()
 
     @Slot(object)
     def _on_scan_ready(self, result: ScanResult) -> None:

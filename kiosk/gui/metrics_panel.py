@@ -8,6 +8,7 @@ thread only draws the snapshot it receives.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import QDateTime, QObject, QPointF, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QCloseEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -45,6 +46,7 @@ LATENCY_KINDS = (
 CHART_KINDS = (CRM_REQUEST, "save_commit")
 REFRESH_S = 2.0
 CHART_WINDOW = timedelta(minutes=15)
+MIN_CHART_SPAN = timedelta(minutes=2)
 MAX_CHART_POINTS = 2000
 
 
@@ -121,11 +123,12 @@ def _synced_since(runtime: Any, since: datetime) -> int:
 
 
 def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise TypeError(f"expected a timestamp, got {type(value).__name__}")
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 class MetricsPoller(QObject):
@@ -191,7 +194,7 @@ class MetricsPanel(QWidget):
     """Charts of latency and queue depth over the last minutes, and a figures table.
 
     Args:
-        runtime: the :class:`kiosk.runtime.Runtime` whose store holds the metrics.
+        runtime: the :class:`kiosk.runtime.Runtime` whose store contains the metrics.
         autostart: start polling at once (tests may pass False and feed snapshots).
     """
 
@@ -218,8 +221,8 @@ class MetricsPanel(QWidget):
         grid.addWidget(self.queue_chart.view, 0, 1)
         grid.addWidget(self.latency_table, 1, 0)
         grid.addWidget(self.outcome_table, 1, 1)
-        grid.setRowStretch(0, 3)
-        grid.setRowStretch(1, 2)
+        grid.setRowStretch(0, 4)
+        grid.setRowStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addWidget(self.throughput_label)
@@ -231,6 +234,10 @@ class MetricsPanel(QWidget):
     def shutdown(self) -> None:
         """Stop the polling thread."""
         self._poller.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
 
     @Slot(object)
     def show_snapshot(self, snapshot: MetricsSnapshot) -> None:
@@ -268,7 +275,7 @@ class MetricsPanel(QWidget):
 class _LatencyChart:
     def __init__(self) -> None:
         self.chart = QChart()
-        self.chart.setTitle("Latency (ms), last 15 minutes")
+        self.chart.setTitle("Latency of each save and CRM request")
         self.series = {
             "crm_request": QScatterSeries(),
             "save_commit": QScatterSeries(),
@@ -283,22 +290,24 @@ class _LatencyChart:
 
     def show_samples(self, snapshot: MetricsSnapshot) -> None:
         top = 1.0
+        samples_of = snapshot.latency_samples
         for kind, series in self.series.items():
             samples = snapshot.latency_samples.get(kind, ())
             series.replace([QPointF(_msecs(when), value) for when, value in samples])
             top = max([top, *(value for _when, value in samples)])
-        _set_time_range(self.x_axis, snapshot.taken_at)
+        _set_time_range(self.x_axis, snapshot.taken_at, _first_time(samples_of))
         self.y_axis.setRange(0.0, top * 1.1)
 
 
 class _QueueChart:
     def __init__(self) -> None:
         self.chart = QChart()
-        self.chart.setTitle("Queue depth, last 15 minutes")
+        self.chart.setTitle(f"Queue depth (sampled every {REFRESH_S:.0f} s)")
         self.series = QLineSeries()
         self.series.setName("Leads waiting for the CRM")
         self.x_axis, self.y_axis = _axes(self.chart, "leads")
-        self.y_axis.setLabelFormat("%d")
+        self.y_axis.setLabelFormat("%.0f")
+        self.y_axis.setTickCount(5)
         _attach(self.chart, self.series, self.x_axis, self.y_axis)
         self.view = _view(self.chart)
 
@@ -306,14 +315,15 @@ class _QueueChart:
         points = [(when, float(depth)) for when, depth in snapshot.queue_depth]
         points.append((snapshot.taken_at, float(snapshot.waiting)))
         self.series.replace([QPointF(_msecs(when), depth) for when, depth in points])
-        _set_time_range(self.x_axis, snapshot.taken_at)
-        self.y_axis.setRange(0.0, max(5.0, max(depth for _when, depth in points) * 1.1))
+        _set_time_range(self.x_axis, snapshot.taken_at, points[0][0])
+        # Four intervals on a multiple of four keep the tick labels whole numbers.
+        deepest = max(depth for _when, depth in points)
+        self.y_axis.setRange(0.0, max(4.0, math.ceil(deepest * 1.1 / 4.0) * 4.0))
 
 
 def _axes(chart: QChart, unit: str) -> tuple[QDateTimeAxis, QValueAxis]:
     x_axis = QDateTimeAxis()
-    x_axis.setFormat("HH:mm")
-    x_axis.setTickCount(6)
+    x_axis.setTickCount(5)
     y_axis = QValueAxis()
     y_axis.setTitleText(unit)
     chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
@@ -335,9 +345,24 @@ def _view(chart: QChart) -> QChartView:
     return view
 
 
-def _set_time_range(axis: QDateTimeAxis, now: datetime) -> None:
-    start = QDateTime.fromMSecsSinceEpoch(int(_msecs(now - CHART_WINDOW)))
-    axis.setRange(start, QDateTime.fromMSecsSinceEpoch(int(_msecs(now))))
+def _set_time_range(axis: QDateTimeAxis, now: datetime, first: datetime | None) -> None:
+    """Show from the first point (at most 15 minutes back, at least 2) to now."""
+    start = now - MIN_CHART_SPAN
+    if first is not None:
+        start = min(start, first - timedelta(seconds=10))
+    start = max(start, now - CHART_WINDOW)
+    axis.setFormat("HH:mm:ss" if now - start < timedelta(minutes=5) else "HH:mm")
+    axis.setRange(
+        QDateTime.fromMSecsSinceEpoch(int(_msecs(start))),
+        QDateTime.fromMSecsSinceEpoch(int(_msecs(now))),
+    )
+
+
+def _first_time(
+    samples: dict[str, tuple[tuple[datetime, float], ...]],
+) -> datetime | None:
+    firsts = [points[0][0] for points in samples.values() if points]
+    return min(firsts, default=None)
 
 
 def _msecs(when: datetime) -> float:

@@ -115,8 +115,8 @@ class PinDialog(QDialog):
 
     def _submit_pin(self) -> None:
         try:
-            # NOTE: scrypt takes about 50 ms here, on the GUI thread; fine for a
-            # dialog the operator is looking at.
+            # NOTE: the scrypt check blocks the GUI thread for about 0.1 s, which is
+            # acceptable for a dialog the operator is looking at.
             right = self._store.verify(self.pin_edit.text())
         except PinLocked:
             self._update_lock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from importlib import resources as importlib_resources
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, QUrl
 from PySide6.QtGui import (
@@ -159,7 +160,7 @@ class ScanSound(QObject):
         if self._effect is not None:
             self._effect.play()
 
-    def _load_effect(self) -> QObject | None:
+    def _load_effect(self) -> Any:
         try:
             from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
         except ImportError as exc:

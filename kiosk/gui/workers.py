@@ -55,7 +55,7 @@ class _ThreadedWorker(QObject):
 
     @property
     def stop_event(self) -> threading.Event:
-        """The flag that tells the worker's loop to return."""
+        """The stop flag that the worker's loop checks."""
         return self._stop_event
 
     def start(self) -> None:
@@ -357,7 +357,7 @@ class StoreWorker(QObject):
     """Parses scans, looks up duplicates and saves leads in its own thread.
 
     Call :meth:`submit_scan` and :meth:`submit_save` from the GUI thread; they return at
-    once and the answer comes back as a signal.
+    once and the result arrives as a signal.
 
     Signals:
         scan_ready(ScanResult): a scan parsed and checked for a duplicate.

@@ -19,7 +19,7 @@ from sync_daemon.db import utcnow
 
 @dataclass(frozen=True)
 class SavedLead:
-    """What a save committed: the lead, its revision and its outbox row."""
+    """A committed save: lead id, revision, capture time and outbox row id."""
 
     lead_id: str
     revision: int

@@ -2,7 +2,7 @@
 
 Import: a header row of lead field names, UTF-8 with or without a byte order mark. Each
 good row becomes a new lead with its outbox row, saved ``batch_size`` rows a
-transaction; each bad row is reported with its line number and the reason.
+transaction. Each bad row is reported with its line number and the reason.
 
 Export: UTF-8 with a byte order mark (so spreadsheet programs detect UTF-8), the
 columns of :data:`EXPORT_COLUMNS`, oldest lead first, read in pages so memory use does
@@ -188,8 +188,8 @@ def export_csv(
     """Export every lead with its sync state to a CSV file, oldest first.
 
     The file is written under a temporary name and renamed at the end, so a failed
-    export leaves no half-written file; it is created with mode 0600 because it holds
-    visitors' contact details.
+    export leaves no half-written file. It is created with mode 0600 because it
+    contains visitors' contact details.
     """
     path = Path(path)
     total = store.count_leads()
@@ -267,10 +267,10 @@ def _check_header(cells: Sequence[str], path: Path) -> list[str]:
     header = [cell.strip().lower() for cell in cells]
     unknown = [name for name in header if name not in IMPORT_COLUMNS]
     if unknown:
-        shown = ", ".join(repr(name) for name in unknown)
+        quoted_names = ", ".join(repr(name) for name in unknown)
         raise CsvFormatError(
-            f"{path} has unknown column(s) {shown}. Rename them to lead field names; "
-            f"accepted columns: {', '.join(IMPORT_COLUMNS)}."
+            f"{path} has unknown column(s) {quoted_names}. Rename them to lead field "
+            f"names; accepted columns: {', '.join(IMPORT_COLUMNS)}."
         )
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
@@ -335,9 +335,11 @@ def _parse_answers(value: str) -> dict[str, Any]:
     try:
         answers = json.loads(value)
     except json.JSONDecodeError as exc:
-        raise _RowError(f"answers is not valid JSON ({exc.msg})") from exc
+        raise _RowError(f"the answers column is not valid JSON ({exc.msg})") from exc
     if not isinstance(answers, dict):
-        raise _RowError('answers must be a JSON object such as {"budget": "yes"}')
+        raise _RowError(
+            'the answers column must contain a JSON object such as {"budget": "yes"}'
+        )
     return answers
 
 

@@ -1,15 +1,17 @@
 """Engine set-up and migrations of the kiosk's database.
 
 The engine comes from :func:`sync_daemon.db.create_db_engine`, so the kiosk and the
-sync engine share one definition of the SQLite connection: WAL, ``synchronous=FULL``, a
-busy timeout and foreign keys set in the connect event, ``BEGIN IMMEDIATE`` for writers
-and a new file created with mode 0600. Any SQLite-only SQL the store needs lives here.
+sync engine share one definition of the SQLite connection. Its connect event sets WAL,
+``synchronous=FULL``, a busy timeout and foreign keys. Writers begin with
+``BEGIN IMMEDIATE``, and a new database file is created with mode 0600. Any SQLite-only
+SQL the store needs belongs in this module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from importlib import resources
 
@@ -23,6 +25,7 @@ from sync_daemon.db import BEGIN_OPTION, create_db_engine
 logger = logging.getLogger(__name__)
 
 VERSION_TABLE = "alembic_version_kiosk"
+_MIGRATION_LOCK = threading.Lock()
 
 
 def create_store_engine(url: str) -> Engine:
@@ -45,8 +48,13 @@ def migrate_leads(engine: Engine) -> None:
 
 
 def migrate_all(engine: Engine) -> None:
-    """Apply the kiosk's migrations, then the outbox's."""
-    with _quiet_alembic():
+    """Apply the kiosk's migrations, then the outbox's.
+
+    Alembic keeps the running migration in module-level state, so two threads must not
+    migrate at once. A lock serialises them within the process, and the
+    ``BEGIN IMMEDIATE`` transaction serialises processes.
+    """
+    with _MIGRATION_LOCK, _quiet_alembic():
         migrate_leads(engine)
         outbox.migrate(engine)
     logger.debug("Database schema is up to date")
@@ -54,8 +62,8 @@ def migrate_all(engine: Engine) -> None:
 
 @contextlib.contextmanager
 def _quiet_alembic() -> Iterator[None]:
-    # Alembic logs several INFO lines on every run, even with nothing to upgrade; the
-    # kiosk opens its database at every start, so keep only its warnings and errors.
+    # Alembic logs several INFO lines on every run, even with nothing to upgrade. The
+    # kiosk runs the migrations at every start, so keep only warnings and errors.
     alembic_logger = logging.getLogger("alembic")
     previous = alembic_logger.level
     if previous == logging.NOTSET:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import KioskError
@@ -29,14 +29,18 @@ from kiosk.store.queries import (
     last_synced_value,
     latest_outbox_value,
     lead_filter,
+    search_terms,
 )
 from sync_daemon import outbox
 from sync_daemon.db import BEGIN_OPTION, utcnow
 
 logger = logging.getLogger(__name__)
 
+FEW_MATCHES = 5000
+"""Searches with at most this many matches are paged from the search index."""
+
 NO_OUTBOX_ROW = ""
-"""The sync state reported for a lead without an outbox row (never written by us)."""
+"""The sync state of a lead without an outbox row (``save_lead`` always writes one)."""
 
 
 class LeadNotFound(KioskError, LookupError):
@@ -68,7 +72,7 @@ class LeadSummary:
 
 @dataclass(frozen=True)
 class LeadRecord:
-    """One lead at its latest revision, with where that revision stands in sync.
+    """One lead at its latest revision, with the sync state of that revision.
 
     Attributes:
         fields: every lead field (see :data:`kiosk.store.fields.LEAD_FIELDS`).
@@ -109,7 +113,9 @@ class LeadRow:
 
 
 class LeadStore:
-    """Leads in one database, shared by threads; each call is its own transaction.
+    """The leads of one database, safe to share between threads.
+
+    Each call runs its own transaction in its own Session.
 
     Attributes:
         engine: the shared engine (writers begin with ``BEGIN IMMEDIATE`` on SQLite).
@@ -168,8 +174,10 @@ class LeadStore:
     def find_duplicate(
         self, *, email: str = "", badge_id: str = "", payload_text: str = ""
     ) -> LeadSummary | None:
-        """Find the lead of a returning visitor: by case-folded email, else badge id,
-        else the exact payload text. The newest matching lead wins.
+        """Find a returning visitor's lead by email, else badge id, else payload text.
+
+        The email is compared case-folded, the payload text exactly. Empty keys are
+        skipped, and the newest matching lead wins.
         """
         keys = (
             ("email", Lead.email_key, lead_fields.email_key(email)),
@@ -254,17 +262,27 @@ class LeadStore:
                 latest_outbox_value("last_error"),
                 last_synced_value("crm_id"),
             )
-            .where(lead_filter(search, state))
             .order_by(Lead.captured_at.desc(), Lead.id.desc())
-            .offset(offset)
             .limit(limit)
         )
         with self._reader() as session:
+            rare = bool(state) and is_rare_state(session, str(state))
+            where = lead_filter(search, state, state_is_rare=rare)
+            page_ids = _page_of_few_matches(session, search, where, offset, limit)
+            if page_ids is None:
+                query = query.where(where).offset(offset)
+            else:
+                query = query.where(Lead.id.in_(page_ids))
             rows = session.execute(query).all()
         return [_lead_row(row) for row in rows]
 
     def count_leads(self, search: str = "", state: str | None = None) -> int:
-        """Count the leads :meth:`list_leads` would return over all its pages."""
+        """Count the leads :meth:`list_leads` would return over all its pages.
+
+        NOTE: counting a state most leads are in (``synced``, usually) looks up every
+        lead's newest outbox row: about 0.2 to 0.4 s for 100,000 leads on a 2-core
+        machine. Rare states and searches take tens of milliseconds.
+        """
         with self._reader() as session:
             rare = bool(state) and is_rare_state(session, str(state))
             where = lead_filter(search, state, state_is_rare=rare)
@@ -329,6 +347,31 @@ def _save(
     _copy_columns(lead, merged)
     outbox_id = outbox.enqueue(session.connection(), lead.id, lead.revision, merged)
     return SavedLead(lead.id, lead.revision, lead.captured_at, outbox_id)
+
+
+def _page_of_few_matches(
+    session: Session,
+    search: str,
+    where: ColumnElement[bool],
+    offset: int,
+    limit: int,
+) -> list[str] | None:
+    """Return the ids of one page of a search with few matches, or None if it has many.
+
+    Walking the leads newest first and testing each one is fast when matches are
+    common (a page fills early) and slow when they are rare (every lead is tested
+    through a table lookup). For a search this reads the keys of every match from the
+    covering search index instead, up to FEW_MATCHES of them, and sorts them here.
+    """
+    if not search_terms(search):
+        return None
+    keys = session.execute(
+        select(Lead.captured_at, Lead.id).where(where).limit(FEW_MATCHES + 1)
+    ).all()
+    if len(keys) > FEW_MATCHES:
+        return None
+    newest_first = sorted(keys, reverse=True)
+    return [lead_id for _, lead_id in newest_first[offset : offset + limit]]
 
 
 def _copy_columns(lead: Lead, merged: dict[str, Any]) -> None:

@@ -44,7 +44,7 @@ class MetricsRecorder:
     """Record measurements from any thread and read their summaries.
 
     Records wait in memory until ``flush_every`` of them have gathered or the oldest is
-    ``max_delay_s`` old; then the call that records the next one writes them all.
+    ``max_delay_s`` old. Then the call that records the next one writes them all.
     Reading methods flush first. With ``max_delay_s=0`` every record is written at once.
 
     NOTE: records still in the buffer when the process dies are lost (at most

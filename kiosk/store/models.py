@@ -32,8 +32,8 @@ class Base(DeclarativeBase):
 class Lead(Base):
     """One visitor's lead at its latest revision.
 
-    The searchable and de-duplication fields are columns; ``fields`` holds the whole
-    snapshot (every name in :data:`kiosk.store.fields.LEAD_FIELDS`).
+    The searchable and de-duplication fields are columns, and ``fields`` contains the
+    whole snapshot (every name in :data:`kiosk.store.fields.LEAD_FIELDS`).
     """
 
     __tablename__ = "leads"
@@ -64,6 +64,7 @@ class Lead(Base):
         Index("ix_leads_email_key", "email_key", "captured_at"),
         Index("ix_leads_badge_id", "badge_id", "captured_at"),
         Index("ix_leads_payload_key", "payload_key", "captured_at"),
+        Index("ix_leads_search_key", "search_key", "captured_at", "id"),
     )
 
 

@@ -106,9 +106,10 @@ class AcmeConnector:
         """Request a token from ``/auth``.
 
         Raises:
-            CredentialsRejected: the server refused the API key or operator (any 4xx
+            CredentialsRejected: the server rejected the API key or operator (any 4xx
                 but 408 and 429).
-            TransientError: the server could not be reached or answered 408/429/5xx.
+            TransientError: the server could not be reached or responded with 408,
+                429 or 5xx.
         """
         body: dict[str, Any] = {
             "email": self._operator_email,
@@ -121,14 +122,14 @@ class AcmeConnector:
         status = response.status_code
         if status in TRANSIENT_STATUSES or status >= 500:
             raise TransientError(
-                f"AcmeCRM answered HTTP {status} to the token request",
+                f"AcmeCRM responded with HTTP {status} to the token request",
                 status=status,
                 retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
                 unreachable=status == 503,
             )
         if status != 200:
             raise CredentialsRejected(
-                f"AcmeCRM refused to issue a token (HTTP {status}: "
+                f"AcmeCRM rejected the token request (HTTP {status}: "
                 f"{_describe(response)}); check the API key and operator email in "
                 "the [crm] configuration."
             )
@@ -163,7 +164,7 @@ class AcmeConnector:
         )
         if not ok:
             raise TransientError(
-                f"AcmeCRM health check answered HTTP {response.status_code}",
+                f"AcmeCRM health check responded with HTTP {response.status_code}",
                 status=response.status_code,
                 retry_after_s=retry_after,
                 unreachable=True,
@@ -246,13 +247,13 @@ class AcmeConnector:
             raise TokenRejected("AcmeCRM rejected the token (HTTP 401)")
         if status in TRANSIENT_STATUSES:
             raise TransientError(
-                f"AcmeCRM answered HTTP {status}",
+                f"AcmeCRM responded with HTTP {status}",
                 status=status,
                 retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
                 unreachable=status == 503,
             )
         if status >= 500:
-            raise TransientError(f"AcmeCRM answered HTTP {status}", status=status)
+            raise TransientError(f"AcmeCRM responded with HTTP {status}", status=status)
         raise RequestRejected(_describe(response), status=status)
 
     def _notify(
@@ -309,9 +310,9 @@ def _describe(response: requests.Response) -> str:
     try:
         data = response.json()
     except ValueError:
-        return f"AcmeCRM answered HTTP {response.status_code}"
+        return f"AcmeCRM responded with HTTP {response.status_code}"
     if not isinstance(data, dict):
-        return f"AcmeCRM answered HTTP {response.status_code}"
+        return f"AcmeCRM responded with HTTP {response.status_code}"
     return describe_errors(data, response.status_code)
 
 

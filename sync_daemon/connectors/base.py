@@ -41,11 +41,11 @@ class TransientError(SyncError):
 
 
 class TokenRejected(SyncError):
-    """The CRM answered 401 to a request that carried a token."""
+    """The CRM responded with 401 to a request that carried a token."""
 
 
 class CredentialsRejected(SyncError):
-    """The CRM refused to issue a token (bad API key or operator)."""
+    """The CRM rejected the token request (bad API key or operator)."""
 
 
 class RequestRejected(SyncError):

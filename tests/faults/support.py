@@ -89,10 +89,10 @@ class RequestLog:
         for index, metric in enumerate(metrics):
             if not metric.retry_after_s:
                 continue
-            answered = metric.sent_at + metric.latency_ms / 1000.0
-            allowed = answered + metric.retry_after_s
+            responded = metric.sent_at + metric.latency_ms / 1000.0
+            allowed = responded + metric.retry_after_s
             for later in metrics[index + 1 :]:
-                if later.sent_at <= answered:
+                if later.sent_at <= responded:
                     continue
                 # 10 ms of slack for the clock read before and after the wait.
                 if later.sent_at < allowed - 0.01:
@@ -114,7 +114,9 @@ def make_engine(
 ) -> SyncEngine:
     """Build a sync engine on ``database`` against the CRM at ``crm_url``."""
     connector = AcmeConnector(crm_url, timeout_s=timeout_s)
-    return SyncEngine(database, connector, load_mapping("acme"), settings, on_request=log)
+    return SyncEngine(
+        database, connector, load_mapping("acme"), settings, on_request=log
+    )
 
 
 @contextmanager
@@ -133,14 +135,14 @@ def running(engine: SyncEngine) -> Iterator[threading.Event]:
         assert not thread.is_alive(), "the sync thread did not stop"
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout_s: float, description: str) -> None:
     """Poll ``condition`` until it is true, or fail after ``timeout_s`` seconds."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {description}")
 
 
 def crm_contacts(crm_url: str, token: str) -> list[dict[str, Any]]:

@@ -76,10 +76,14 @@ def pin_store(tmp_path: Path) -> PinStore:
 def open_kiosk(qtbot: Any, tmp_path: Path, pin_store: PinStore) -> Iterator[OpenKiosk]:
     """Return a function that opens a started kiosk window on a QR folder camera.
 
-    Keyword arguments: ``payloads`` (the QR payloads the camera shows, in order; none
-    gives one blank frame), ``kiosk`` (the ``[kiosk]`` configuration table) and
-    ``before_start`` (called with the runtime before the window starts, e.g. to save
-    an earlier lead).
+    The function takes these keyword arguments:
+
+    - ``payloads``: the QR payloads the camera shows, in order. None gives one blank
+      frame.
+    - ``kiosk``: the ``[kiosk]`` configuration table.
+    - ``before_start``: called with the runtime before the window starts, for
+      example to save an earlier lead.
+    - ``store``: a PIN store to use instead of the ``pin_store`` fixture.
     """
     opened: list[tuple[MainWindow, Runtime]] = []
 

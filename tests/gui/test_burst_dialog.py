@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +12,12 @@ import pytest
 
 from kiosk.burst import BurstResult
 from kiosk.config import parse_config
-from kiosk.gui.burst_dialog import BurstDialog, StallMeter, format_result
+from kiosk.gui.burst_dialog import (
+    BurstDialog,
+    StallMeter,
+    format_result,
+    run_burst_window,
+)
 from kiosk.runtime import Runtime
 from sync_daemon.outbox import Outbox
 
@@ -68,8 +75,8 @@ def test_burst_dialog_refuses_close_while_running(runtime: Runtime, qtbot) -> No
         dialog.start()
         dialog.reject()
         assert dialog.isVisible()
-    assert dialog.result is not None
-    assert dialog.result.saved == 3
+    assert dialog.burst_result is not None
+    assert dialog.burst_result.saved == 3
     dialog.reject()
     assert not dialog.isVisible()
 
@@ -107,3 +114,16 @@ def test_format_result_reports_unreached_times() -> None:
     assert "not reached" in text
     assert "Errors: 1." in text
     assert "61.0 ms (over the 50 ms limit)" in text
+
+
+def test_burst_window_prints_json(capsys) -> None:
+    args = argparse.Namespace(
+        count=5, json=True, db=None, workers=2, group_commit=True, config=None
+    )
+    status = run_burst_window(args)
+    printed = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert printed["saved"] == 5
+    assert printed["synced"] == 5
+    assert printed["gui_stall_ms_max"] is not None
+    assert "lead_ids" not in printed

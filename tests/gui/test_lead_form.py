@@ -84,7 +84,7 @@ def test_duplicate_prompt_shows_markup_literally(
     assert _rich_labels(window) == []
 
 
-def test_parser_warnings_show_beside_their_fields(make_form: Any) -> None:
+def test_parser_warnings_beside_fields(make_form: Any) -> None:
     form = make_form()
     contact = Contact(
         first_name="Ana",
@@ -111,7 +111,7 @@ def test_parser_warnings_show_beside_their_fields(make_form: Any) -> None:
     assert form.warnings["first_name"].isHidden()
 
 
-def test_editing_a_field_replaces_its_parser_warning(make_form: Any) -> None:
+def test_edit_replaces_parser_warning(make_form: Any) -> None:
     form = make_form()
     contact = Contact(
         email="x@example.com",

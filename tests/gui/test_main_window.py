@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QLabel
 
 from kiosk.gui.main_window import FORM, READY, SAVED, SCANNER
+from kiosk.gui.workers import METRIC_SCAN_TO_FORM
 from tests.gui.conftest import OpenKiosk, vcard
 
 SYNC_TIMEOUT_MS = 20_000
 SCAN_TIMEOUT_MS = 15_000
 
 
-def test_scan_fills_form_and_enter_syncs_to_crm(
-    open_kiosk: OpenKiosk, qtbot: Any
-) -> None:
+def test_scan_then_enter_reaches_crm(open_kiosk: OpenKiosk, qtbot: Any) -> None:
     payload = vcard("Ana", "Lima", "ana.lima@example.com", ORG="Globex", TITLE="Buyer")
     window = open_kiosk([payload])
 
@@ -45,16 +44,56 @@ def test_scan_fills_form_and_enter_syncs_to_crm(
     assert lead.crm_id
     assert lead.fields["email"] == "ana.lima@example.com"
     assert lead.fields["event"] == "Test Expo"
+    metrics = window.runtime.metrics
+    qtbot.waitUntil(lambda: metrics.summary(METRIC_SCAN_TO_FORM)["count"] == 1)
+    assert metrics.summary("save_commit")["count"] == 1
 
 
-def test_status_line_shows_crm_camera_and_sync(
-    open_kiosk: OpenKiosk, qtbot: Any
-) -> None:
+def test_code_without_contact_keeps_scanning(open_kiosk: OpenKiosk, qtbot: Any) -> None:
+    window = open_kiosk(["Welcome to booth 12"])
+
+    qtbot.waitUntil(
+        lambda: "no contact details" in window.status_label.text(),
+        timeout=SCAN_TIMEOUT_MS,
+    )
+
+    assert window.page == SCANNER
+    assert window.runtime.store.count_leads() == 0
+
+
+def test_preview_shows_camera_frames(open_kiosk: OpenKiosk, qtbot: Any) -> None:
+    window = open_kiosk([vcard("Ida", "Reis", "ida@example.com")])
+
+    qtbot.waitUntil(lambda: window.scanner_view.frame is not None)
+    qtbot.waitUntil(lambda: window.page == FORM, timeout=SCAN_TIMEOUT_MS)
+    frame = window.scanner_view.frame
+    assert frame is not None
+    assert frame.image.width() > 0
+    assert window.scanner_view.flashing or window.page == FORM
+
+
+def test_mirrored_preview_flips_horizontally(open_kiosk: OpenKiosk, qtbot: Any) -> None:
+    window = open_kiosk()
+    view = window.scanner_view
+    qtbot.waitUntil(lambda: view.frame is not None)
+    assert view.mirror
+    width = view.frame.image.width()
+
+    left = view.frame_transform().map(QPointF(0, 0))
+    right = view.frame_transform().map(QPointF(width, 0))
+
+    assert left.x() > right.x()
+    view.mirror = False
+    assert view.frame_transform().map(QPointF(0, 0)).x() < left.x()
+
+
+def test_status_line_shows_crm_and_camera(open_kiosk: OpenKiosk, qtbot: Any) -> None:
     window = open_kiosk()
 
     assert window.status_label.text() == READY
     assert window.crm_label.text() == "Demo CRM (local)"
-    assert window.camera_label.text().startswith("Camera: Images in ")
+    assert window.camera_text.startswith("Camera: Images in ")
+    assert window.camera_label.text().startswith("Camera: Images")
     qtbot.waitUntil(
         lambda: window.sync_label.text() == "All leads synced", timeout=SYNC_TIMEOUT_MS
     )
@@ -127,9 +166,7 @@ def test_missing_email_warns_then_saves_anyway(
     assert window.runtime.embedded_crm.stats()["contacts"] == 0
 
 
-def test_typing_an_email_after_warning_saves_normally(
-    open_kiosk: OpenKiosk, qtbot: Any
-) -> None:
+def test_email_typed_after_warning_saves(open_kiosk: OpenKiosk, qtbot: Any) -> None:
     window = open_kiosk()
     window.start_manual_entry()
     form = window.form

@@ -94,9 +94,7 @@ def test_escape_on_duplicate_prompt_saves_nothing(
     assert lead.revision == 1
 
 
-def test_manual_entry_of_known_email_prompts_on_save(
-    open_kiosk: OpenKiosk, qtbot: Any
-) -> None:
+def test_manual_known_email_prompts_on_save(open_kiosk: OpenKiosk, qtbot: Any) -> None:
     window = open_kiosk(before_start=_save_earlier_visit)
     store = window.runtime.store
     lead_id = store.list_leads()[0].lead_id

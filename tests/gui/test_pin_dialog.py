@@ -1,4 +1,4 @@
-"""The staff PIN in the window: the banner, setting it, the lock on leaving and staff."""
+"""The staff PIN in the window: banner, setting it, the lock on leaving and staff."""
 
 from __future__ import annotations
 

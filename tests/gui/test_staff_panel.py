@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QLabel
 
 from kiosk.config import parse_config
-from kiosk.gui.staff.dialogs import check_connection
+from kiosk.gui.staff.dialogs import EditLeadDialog, check_connection
 from kiosk.gui.staff.lead_table_model import REASON, STATE
 from kiosk.gui.staff.staff_panel import StaffPanel
 from kiosk.gui.staff.sync_status import SyncStatusView
@@ -236,7 +237,7 @@ def test_crm_settings_test_connection(panel: StaffPanel, runtime, qtbot) -> None
     dialog.operator_email.setText("staff@example.com")
     dialog.test_button.click()
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10000)
-    assert "accepted" in dialog.result.text()
+    assert "accepted" in dialog.result_label.text()
     dialog.reject()
 
 
@@ -283,3 +284,18 @@ def test_panel_stops_its_threads(runtime, qtbot) -> None:
     assert time.monotonic() - started < 10
     assert not staff._status_poller.is_running()
     assert not staff._table_timer.isActive()
+
+
+def test_edit_dialog_shows_text_plainly(qtbot) -> None:
+    fields = {"first_name": "<b>Ana</b>", "email": "ana@example.com", "rating": "hot"}
+    dialog = EditLeadDialog(fields, reason="<i>Email</i> is invalid.")
+    qtbot.addWidget(dialog)
+    labels = dialog.findChildren(QLabel)
+    reason = [label for label in labels if "is invalid" in label.text()]
+    assert len(reason) == 1
+    assert reason[0].textFormat() == Qt.TextFormat.PlainText
+    assert dialog.editors["first_name"].text() == "<b>Ana</b>"
+    dialog.editors["company"].setText(" Globex ")
+    edited = dialog.fields()
+    assert edited["company"] == "Globex"
+    assert edited["rating"] == "hot"

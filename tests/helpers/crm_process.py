@@ -174,6 +174,13 @@ class CrmProcess:
         """Return ``GET /_admin/stats``."""
         return self._admin("GET", "/_admin/stats")
 
+    def contacts(self) -> list[dict[str, Any]]:
+        """Return every stored contact through ``GET /_admin/contacts``."""
+        contacts: list[dict[str, Any]] = self._admin("GET", "/_admin/contacts")[
+            "contacts"
+        ]
+        return contacts
+
     def faults(self) -> dict[str, Any]:
         """Return ``GET /_admin/faults``."""
         return self._admin("GET", "/_admin/faults")

@@ -108,7 +108,7 @@ def test_auth_returns_bearer_token(crm: RunningServer) -> None:
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
     claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"])
-    assert claims["exp"] - claims["iat"] == 900
+    assert 900 <= claims["exp"] - claims["iat"] <= 901
     assert abs(claims["iat"] - time.time()) < 5
 
 
@@ -408,15 +408,15 @@ def test_error_rate_one_fails_every_request(crm: RunningServer, client: Client) 
 
 
 def test_latency_delays_requests(crm: RunningServer) -> None:
-    crm.set_faults(latency_ms=300)
+    crm.set_faults(latency_ms=1500)
     started = time.monotonic()
     requests.get(f"{crm.url}/api/v1/health", timeout=5)
     api_elapsed = time.monotonic() - started
     started = time.monotonic()
     requests.get(f"{crm.url}/_admin/stats", timeout=5)
     admin_elapsed = time.monotonic() - started
-    assert api_elapsed >= 0.3
-    assert admin_elapsed < 0.3
+    assert api_elapsed >= 1.5
+    assert admin_elapsed < 1.0
 
 
 def test_apply_then_timeout_stores_first(crm: RunningServer, client: Client) -> None:
@@ -534,3 +534,22 @@ def test_concurrent_bulk_writers(crm: RunningServer) -> None:
     assert stats["contacts"] == 600
     assert stats["created"] == 600
     assert stats["requests_by_status"].get("500", 0) == 0
+
+
+def test_admin_contacts_ignore_faults(crm: RunningServer, client: Client) -> None:
+    for n in range(3):
+        client.post(contact(n))
+    crm.set_faults(error_rate=1.0, down=True)
+    response = requests.get(f"{crm.url}/_admin/contacts", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["total"] == 3
+    assert [c["acme_email"] for c in crm.contacts()] == [
+        "visitor0@example.com",
+        "visitor1@example.com",
+        "visitor2@example.com",
+    ]
+
+
+def test_embedded_port_in_use_raises(crm: RunningServer, tmp_path: Path) -> None:
+    with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{crm.port}"):
+        start_server(tmp_path / "other.db", secret=SECRET, port=crm.port)

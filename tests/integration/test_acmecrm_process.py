@@ -14,6 +14,8 @@ import requests
 
 from tests.helpers.crm_process import REPO_ROOT, CrmProcess, start_crm_process
 
+ACMECRM = (sys.executable, "-m", "acmecrm")
+
 
 def _auth(url: str, **body: str) -> requests.Response:
     return requests.post(f"{url}/api/v1/auth", json=body, timeout=5)
@@ -127,6 +129,7 @@ def test_kill_and_restart(tmp_path: Path, clean_env: None) -> None:
         assert crm.returncode == -signal.SIGKILL
         crm.restart()
         assert crm.stats()["contacts"] == 1
+        assert [c["acme_email"] for c in crm.contacts()] == ["k@example.com"]
     finally:
         crm.stop()
 
@@ -149,11 +152,13 @@ def test_fault_flags(tmp_path: Path, clean_env: None) -> None:
         "--clock-skew-s",
         "-300",
     )
+
     with start_crm_process(tmp_path / "crm.db", *args) as crm:
         faults = crm.faults()
         health = requests.get(f"{crm.url}/api/v1/health", timeout=5)
         crm.set_faults(down=False, error_rate=0.0)
         token = _auth(crm.url).json()
+
     assert faults["down"] is True
     assert faults["error_rate"] == 0.25
     assert faults["latency_ms"] == 7
@@ -191,3 +196,31 @@ def test_helper_reports_early_exit(tmp_path: Path) -> None:
     crm = CrmProcess(tmp_path / "crm.db", ("--rate-limit", "-1"), 0)
     with pytest.raises(RuntimeError, match="exited with status 2"):
         crm.start(timeout_s=15)
+
+
+def test_port_in_use_exits_1(tmp_path: Path, clean_env: None) -> None:
+    with start_crm_process(tmp_path / "a.db") as first:
+        result = subprocess.run(
+            [*ACMECRM, "--port", str(first.port), "--db", str(tmp_path / "b.db")],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{first.port}" in result.stderr
+    assert "choose another --port" in result.stderr
+
+
+def test_unusable_database_exits_1(tmp_path: Path, clean_env: None) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = subprocess.run(
+        [*ACMECRM, "--port", "0", "--db", str(blocker / "crm.db")],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "cannot open the database" in result.stderr

@@ -167,3 +167,50 @@ def test_merge_lists_compare_as_json() -> None:
     scanned = {"other_emails": ("a@example.com",), "department": ()}
 
     assert merge_scan(stored, scanned) == stored
+
+
+def distinct_vcard(index: int) -> str:
+    return VCARD.replace("zoe.bronte@", f"zoe.bronte.{index}@")
+
+
+def test_group_commit_distinct_visitors(runtime: Runtime) -> None:
+    payloads = [distinct_vcard(index) for index in range(12)]
+
+    with LeadPipeline(runtime, group_commit=True) as pipeline:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            outcomes = list(pool.map(pipeline.handle_code, map(code, payloads)))
+
+    assert [o.status for o in outcomes] == [CREATED] * 12
+    assert len({o.lead_id for o in outcomes}) == 12
+    assert all(o.save_ms is not None for o in outcomes)
+    assert runtime.store.count_leads() == 12
+    assert runtime.queue_stats().pending == 12
+
+
+def test_group_commit_same_visitor(runtime: Runtime) -> None:
+    codes = [code(VCARD)] * 6 + [code(VCARD_WITH_TITLE)] * 2
+
+    with LeadPipeline(runtime, group_commit=True) as pipeline:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            outcomes = list(pool.map(pipeline.handle_code, codes))
+
+    statuses = [o.status for o in outcomes]
+    assert statuses.count(CREATED) == 1
+    assert len({o.lead_id for o in outcomes}) == 1
+    assert runtime.store.count_leads() == 1
+    lead = runtime.store.get_lead(outcomes[0].lead_id)
+    assert lead.fields["title"] == "Ingénieure"
+
+
+def test_group_commit_error_reaches_caller(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise ValueError("disk full")
+
+    monkeypatch.setattr(runtime.store, "save_many", fail)
+
+    with LeadPipeline(runtime, group_commit=True) as pipeline:
+        with pytest.raises(ValueError, match="disk full"):
+            pipeline.handle_code(code(VCARD))
+    assert runtime.store.count_leads() == 0

@@ -1,8 +1,9 @@
 """``kiosk scan --auto-save`` as a subprocess against an ``acmecrm`` subprocess.
 
-Real QR images (generated ones, and photographs from the shared corpus when present)
-are read from a folder camera, decoded, parsed and saved in a real SQLite file, and
-pushed by the sync thread to the real AcmeCRM server over loopback HTTP.
+Real QR images (generated ones, and photographs of real codes when the test data
+folder is present) are read from a folder camera, decoded, parsed and saved in a real
+SQLite file, and pushed by the sync thread to the real AcmeCRM server over loopback
+HTTP.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ CRM_FIELDS = {
 
 
 def assert_crm_fields(fields: dict[str, Any], contact: dict[str, Any]) -> None:
-    """Check that the CRM holds the lead's values under AcmeCRM's field names."""
+    """Check that the CRM stores the lead's values under AcmeCRM's field names."""
     assert contact["acme_source"] == "Booth kiosk"
     for ours, theirs in CRM_FIELDS.items():
         if fields[ours]:
@@ -316,7 +317,7 @@ def test_scan_crm_offline_then_back(tmp_path: Path, kiosk_env: dict[str, str]) -
         crm.stop()
 
 
-# -- photographs from the shared corpus ----------------------------------------
+# -- photographs of real codes ----------------------------------------
 
 
 def corpus_folder(shared_dir: Path, tmp_path: Path) -> Path:

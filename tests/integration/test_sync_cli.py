@@ -48,8 +48,10 @@ def config(tmp_path: Path) -> Path:
 def kiosk_sync(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, **(env or {})}
-    environment.pop("KIOSK_CRM_URL", None) if env is None else None
+    environment = dict(os.environ)
+    environment.pop("KIOSK_CRM_URL", None)
+    environment.pop("KIOSK_CRM_API_KEY", None)
+    environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "sync_daemon", *args],
         capture_output=True,
@@ -60,11 +62,19 @@ def kiosk_sync(
     )
 
 
-def test_once_syncs_everything(crm: RunningServer, tmp_path: Path, config: Path) -> None:
+def test_once_syncs_everything(
+    crm: RunningServer, tmp_path: Path, config: Path
+) -> None:
     db = tmp_path / "leads.sqlite3"
     add_leads(make_outbox(db), 30)
     result = kiosk_sync(
-        "--db", f"sqlite:///{db}", "--crm-url", crm.url, "--config", str(config), "--once"
+        "--db",
+        f"sqlite:///{db}",
+        "--crm-url",
+        crm.url,
+        "--config",
+        str(config),
+        "--once",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
@@ -81,7 +91,13 @@ def test_once_exit_3_lists_attention(
     with database.begin() as connection:
         enqueue(connection, bad, 1, {"first_name": "No email"})
     result = kiosk_sync(
-        "--db", f"sqlite:///{db}", "--crm-url", crm.url, "--config", str(config), "--once"
+        "--db",
+        f"sqlite:///{db}",
+        "--crm-url",
+        crm.url,
+        "--config",
+        str(config),
+        "--once",
     )
     assert result.returncode == 3, result.stderr
     assert bad in result.stderr
@@ -168,7 +184,9 @@ def test_default_db_in_user_data_dir(
 ) -> None:
     home = tmp_path / "home"
     env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg")}
-    result = kiosk_sync("--crm-url", crm.url, "--config", str(config), "--once", env=env)
+    result = kiosk_sync(
+        "--crm-url", crm.url, "--config", str(config), "--once", env=env
+    )
     assert result.returncode == 0, result.stderr
     db = home / "data" / "booth-kiosk" / "leads.sqlite3"
     assert db.is_file()
@@ -189,8 +207,10 @@ def test_sigterm_stops_daemon(crm: RunningServer, tmp_path: Path, config: Path) 
     try:
         add_leads(database, 5)
         wait_for(
-            lambda: all(row["state"] == "synced" for row in outbox_rows(database))
-            and len(outbox_rows(database)) == 5,
+            lambda: (
+                all(row["state"] == "synced" for row in outbox_rows(database))
+                and len(outbox_rows(database)) == 5
+            ),
             20,
             "the daemon to sync the leads it polled",
         )

@@ -114,7 +114,9 @@ def test_edit_updates_same_contact(crm: RunningServer, database: Engine) -> None
     assert rows[0]["crm_id"] == rows[1]["crm_id"]
 
 
-def test_unsent_revision_superseded_by_edit(crm: RunningServer, database: Engine) -> None:
+def test_unsent_revision_superseded_by_edit(
+    crm: RunningServer, database: Engine
+) -> None:
     [lead] = add_leads(database, 1)
     with database.begin() as connection:
         enqueue(connection, lead, 2, {**snapshot(0), "notes": "edited"})
@@ -160,8 +162,8 @@ def test_expired_token_refreshed_and_batch_resent(
     log = RequestLog()
     engine = make_engine(database, crm.url, log=log)
     engine.tokens.token()
-    # Move the server's clock past the token's expiry; the client's schedule says
-    # the token is still fresh, so the CRM answers 401.
+    # Move the server's clock past the token's expiry. By the client's schedule the
+    # token is still fresh, so the CRM responds with 401.
     crm.set_faults(clock_skew_s=1000)
     report = engine.run_once()
     engine.connector.close()

@@ -117,7 +117,7 @@ def test_lock_delay_is_capped(store: PinStore, clock: FakeClock) -> None:
     assert store.retry_after() == pytest.approx(300.0)
 
 
-def test_environment_pin_wins_and_cannot_be_replaced(tmp_path: Path) -> None:
+def test_environment_pin_takes_precedence(tmp_path: Path) -> None:
     store = PinStore(tmp_path / "pin.json", environ={"KIOSK_PIN": "2468"})
 
     assert store.is_set()
@@ -166,7 +166,7 @@ def test_set_pin_command_rejects_short_pin(
     assert not PinStore(environ={}).is_set()
 
 
-def test_set_pin_command_prompts_twice_on_a_terminal(
+def test_set_pin_command_rejects_mismatch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))

@@ -172,8 +172,8 @@ class CrmSettingsDialog(QDialog):
         self.operator_email = QLineEdit(operator_email)
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self._on_test_clicked)
-        self.result = _plain_label()
-        self.result.setObjectName("connectionResult")
+        self.result_label = _plain_label()
+        self.result_label.setObjectName("connectionResult")
         self.job: BackgroundJob | None = None
         form = QFormLayout()
         form.addRow("CRM address", self.url)
@@ -186,7 +186,7 @@ class CrmSettingsDialog(QDialog):
             layout.addWidget(_plain_label(note))
         layout.addLayout(form)
         layout.addWidget(self.test_button)
-        layout.addWidget(self.result)
+        layout.addWidget(self.result_label)
         layout.addWidget(buttons)
 
     @Slot()
@@ -197,7 +197,7 @@ class CrmSettingsDialog(QDialog):
         api_key = self.api_key.text()
         email = self.operator_email.text().strip()
         self.test_button.setEnabled(False)
-        self.result.setText("Testing...")
+        self.result_label.setText("Testing...")
         self.job = BackgroundJob(
             lambda progress: check_connection(url, api_key, email, progress=progress),
             self,
@@ -209,12 +209,12 @@ class CrmSettingsDialog(QDialog):
     @Slot(object)
     def _on_test_succeeded(self, report: ConnectionReport) -> None:
         self.test_button.setEnabled(True)
-        self.result.setText("\n".join(report.lines))
+        self.result_label.setText("\n".join(report.lines))
 
     @Slot(str)
     def _on_test_failed(self, message: str) -> None:
         self.test_button.setEnabled(True)
-        self.result.setText(f"Test failed: {message}")
+        self.result_label.setText(f"Test failed: {message}")
 
     def done(self, result: int) -> None:
         """Close the dialog once a running test has ended."""

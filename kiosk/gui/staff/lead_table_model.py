@@ -130,8 +130,8 @@ class LeadTableModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Reload the rows already shown, so states and reasons are current.
 
-        Rows keep their positions when the same leads come back; otherwise (a new lead
-        was captured in between) the model is reset to the same number of rows.
+        Rows keep their positions when the same leads come back. When a new lead was
+        captured in between, the model is reset to the same number of rows.
         """
         count = max(len(self._rows), self._page_size)
         rows = self._query(0, count)
@@ -186,7 +186,8 @@ class LeadTableModel(QAbstractTableModel):
 
 def _format_time(value: Any) -> str:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        moment: datetime = value
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
     return "" if value is None else str(value)

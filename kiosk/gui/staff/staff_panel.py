@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.gui.metrics_panel import MetricsPanel
 from kiosk.gui.staff.demo_controls import DemoControls
 from kiosk.gui.staff.dialogs import CrmSettingsDialog, EditLeadDialog
 from kiosk.gui.staff.jobs import BackgroundJob, ProgressCallback
@@ -81,7 +83,7 @@ class StaffPanel(QWidget):
     def _build_widgets(self) -> None:
         config = self._runtime.config
         self.status_view = SyncStatusView(config.kiosk.stale_alert_minutes)
-        self.crm_label = QLabel(f"CRM: {self._runtime.crm_label}")
+        self.crm_label = QLabel(f"CRM in use: {self._runtime.crm_label}")
         self.crm_label.setTextFormat(Qt.TextFormat.PlainText)
         self.sync_now_button = QPushButton("Sync now")
         self.pause_button = QPushButton("Pause sync")
@@ -92,10 +94,12 @@ class StaffPanel(QWidget):
         self.export_button = QPushButton("Export CSV...")
         self.settings_button = QPushButton("CRM settings...")
         self.burst_button = QPushButton("Simulate 100 scans...")
+
         self.progress = QProgressBar()
         self.progress.hide()
         self.job_label = QLabel()
         self.job_label.setTextFormat(Qt.TextFormat.PlainText)
+
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search name, email or company")
         self.search_edit.setClearButtonEnabled(True)
@@ -104,6 +108,7 @@ class StaffPanel(QWidget):
         for state, label in STATE_LABELS.items():
             self.state_combo.addItem(label, state)
         self.count_label = QLabel()
+
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -113,11 +118,13 @@ class StaffPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((180, 230, 160, 150, 120)):
+        for column, width in enumerate((170, 220, 160, 140, 110)):
             self.table.setColumnWidth(column, width)
+
         self.demo_controls = None
         if self._runtime.embedded_crm is not None:
             self.demo_controls = DemoControls(self._runtime.embedded_crm)
+
         self._status_poller = SyncStatusPoller(
             self._runtime.sync_engine, STATUS_INTERVAL_S
         )
@@ -141,6 +148,7 @@ class StaffPanel(QWidget):
         ):
             actions.addWidget(button)
         actions.addStretch(1)
+
         filters = QHBoxLayout()
         filters.addWidget(self.search_edit, 1)
         filters.addWidget(self.state_combo)
@@ -148,6 +156,7 @@ class StaffPanel(QWidget):
         jobs = QHBoxLayout()
         jobs.addWidget(self.progress, 1)
         jobs.addWidget(self.job_label, 2)
+
         leads = QWidget()
         leads_layout = QVBoxLayout(leads)
         leads_layout.addWidget(self.crm_label)
@@ -158,18 +167,13 @@ class StaffPanel(QWidget):
             leads_layout.addWidget(self.demo_controls)
         leads_layout.addLayout(filters)
         leads_layout.addWidget(self.table, 1)
+
         self.tabs = QTabWidget()
         self.tabs.addTab(leads, "Leads and sync")
-        self.metrics_panel = self._make_metrics_panel()
-        if self.metrics_panel is not None:
-            self.tabs.addTab(self.metrics_panel, "Metrics")
+        self.metrics_panel = MetricsPanel(self._runtime)
+        self.tabs.addTab(self.metrics_panel, "Metrics")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
-
-    def _make_metrics_panel(self) -> QWidget | None:
-        from kiosk.gui.metrics_panel import MetricsPanel
-
-        return MetricsPanel(self._runtime)
 
     def _connect(self) -> None:
         self.sync_now_button.clicked.connect(self.sync_now)
@@ -383,8 +387,8 @@ class StaffPanel(QWidget):
             self.refresh_table()
 
     def _update_count(self) -> None:
-        # Counting a search or a state filter scans every lead, as long again as the
-        # search itself, so a filtered list that is not fully loaded says "N+".
+        # Counting a search or a state filter scans every lead and takes as long as
+        # the search itself, so a filtered list that is not fully loaded shows "N+".
         loaded = self.model.rowCount()
         if self.model.canFetchMore() and (self.model.search or self.model.state_filter):
             self.count_label.setText(f"{loaded}+ leads")
@@ -417,12 +421,11 @@ class StaffPanel(QWidget):
         self._table_timer.stop()
         self._search_timer.stop()
         self._status_poller.stop()
-        if self.metrics_panel is not None:
-            self.metrics_panel.shutdown()
+        self.metrics_panel.shutdown()
         if self._job is not None:
             self._job.wait()
 
-    def closeEvent(self, event: Any) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
 

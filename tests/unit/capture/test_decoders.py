@@ -3,6 +3,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import zxingcpp
 
 from kiosk.capture import decoders, stages
 from kiosk.capture.decoders import DecoderChain
@@ -145,3 +146,20 @@ def test_seen_but_unread_code_escalates() -> None:
     chain = DecoderChain()
     results = [chain.decode_live(blurred) for _ in range(6)]
     assert any(codes and codes[0].text == VCARD_ACCENTS for codes in results)
+
+
+def _eci_frame(text: str, charset: str) -> Image:
+    symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, eci=charset)
+    grey = np.asarray(symbol.to_image(scale=8), dtype=np.uint8)
+    padded = cv2.copyMakeBorder(grey, 60, 60, 60, 60, cv2.BORDER_CONSTANT, value=255)
+    return np.asarray(cv2.cvtColor(padded, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [stages.first_pass, stages.pyzbar_binary, stages.opencv_aruco],
+    ids=["zxing", "pyzbar", "opencv"],
+)
+def test_eci_code_decoded_exactly(stage: stages.StageFunction) -> None:
+    frame = _eci_frame("Ελλάδα Αθήνα", "ISO-8859-7")
+    assert [code.text for code in stage(FrameViews(frame))] == ["Ελλάδα Αθήνα"]

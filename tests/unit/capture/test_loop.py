@@ -32,7 +32,9 @@ class Recorder:
         self.accepted: list[DecodedCode] = []
         self.statuses: list[tuple[float, str]] = []
 
-    def loop(self, source: object, chain: DecoderChain, **kwargs: object) -> CaptureLoop:
+    def loop(
+        self, source: object, chain: DecoderChain, **kwargs: object
+    ) -> CaptureLoop:
         return CaptureLoop(
             source,  # type: ignore[arg-type]
             chain,
@@ -118,7 +120,7 @@ class FakeCapture:
         self.camera = camera
         self.opened = opened
 
-    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+    def isOpened(self) -> bool:  # OpenCV's name
         return self.opened
 
     def read(self) -> tuple[bool, Image | None]:

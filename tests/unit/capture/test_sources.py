@@ -146,7 +146,7 @@ class FakeCapture:
         self.properties: dict[int, float] = {}
         self.released = False
 
-    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+    def isOpened(self) -> bool:  # OpenCV's name
         return self.opened
 
     def read(self) -> tuple[bool, np.ndarray | None]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import stat
+import threading
+from importlib import resources
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import inspect, text
 
 from kiosk.store import open_store
@@ -66,3 +70,54 @@ def test_open_creates_missing_folder(tmp_path: Path) -> None:
     store = open_store(_url(path))
     store.close()
     assert path.exists()
+
+
+def test_concurrent_open_migrates_once(tmp_path: Path) -> None:
+    url = _url(tmp_path / "leads.sqlite3")
+    errors: list[BaseException] = []
+
+    def open_and_save() -> None:
+        try:
+            store = open_store(url)
+            store.save_lead({"email": "ana@example.com"})
+            store.close()
+        except BaseException as exc:  # reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_save) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    store = open_store(url)
+    count = store.count_leads()
+    store.close()
+    assert errors == []
+    assert count == 4
+
+
+def test_reopen_upgrades_older_schema(tmp_path: Path) -> None:
+    url = _url(tmp_path / "leads.sqlite3")
+    store = open_store(url)
+    saved = store.save_lead({"first_name": "Ana"})
+    config = AlembicConfig()
+    config.set_main_option(
+        "script_location", str(resources.files("kiosk.store") / "migrations")
+    )
+    with store.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    old_indexes = {
+        index["name"] for index in inspect(store.engine).get_indexes("leads")
+    }
+    store.close()
+
+    reopened = open_store(url)
+    new_indexes = {
+        index["name"] for index in inspect(reopened.engine).get_indexes("leads")
+    }
+    found = reopened.list_leads("ana")
+    reopened.close()
+    assert "ix_leads_search_key" not in old_indexes
+    assert "ix_leads_search_key" in new_indexes
+    assert [row.lead_id for row in found] == [saved.lead_id]

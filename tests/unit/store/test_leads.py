@@ -135,11 +135,11 @@ def test_get_lead_reports_crm_id_and_error(store: LeadStore) -> None:
     now = leads_module.utcnow()
     _set_state(store, saved.lead_id, outbox.SYNCED, crm_id="acme-7", synced_at=now)
     store.save_lead({"email": "not-an-email"}, lead_id=saved.lead_id)
-    _set_state_latest = outbox.outbox_table
+    t = outbox.outbox_table
     with store.engine.begin() as connection:
         connection.execute(
-            update(_set_state_latest)
-            .where(_set_state_latest.c.revision == 2)
+            update(t)
+            .where(t.c.revision == 2)
             .values(state=outbox.NEEDS_ATTENTION, last_error="acme_email: invalid")
         )
     record = store.get_lead(saved.lead_id)
@@ -207,6 +207,22 @@ def test_list_newest_first_with_pages(store: LeadStore) -> None:
     assert [row.lead_id for row in first_page] == newest_first[:2]
     assert [row.lead_id for row in second_page] == newest_first[2:4]
     assert store.count_leads() == 5
+
+
+@pytest.mark.parametrize("few_matches", [2, 5000])
+def test_search_pages_same_both_ways(
+    store: LeadStore, monkeypatch: pytest.MonkeyPatch, few_matches: int
+) -> None:
+    monkeypatch.setattr(leads_module, "FEW_MATCHES", few_matches)
+    saved = [store.save_lead({"company": f"Acme {i}"}) for i in range(4)]
+    store.save_lead({"company": "Globex"})
+    newest_first = [s.lead_id for s in reversed(saved)]
+
+    pages = [store.list_leads("acme", offset=offset, limit=3) for offset in (0, 3)]
+
+    assert [row.lead_id for row in pages[0]] == newest_first[:3]
+    assert [row.lead_id for row in pages[1]] == newest_first[3:]
+    assert store.count_leads("acme") == 4
 
 
 def test_filter_by_sync_state(store: LeadStore) -> None:

@@ -77,7 +77,8 @@ def test_one_refresh_at_a_time() -> None:
     manager = TokenManager(issuer)
     tokens: list[str] = []
     threads = [
-        threading.Thread(target=lambda: tokens.append(manager.token())) for _ in range(8)
+        threading.Thread(target=lambda: tokens.append(manager.token()))
+        for _ in range(8)
     ]
     for thread in threads:
         thread.start()

@@ -45,7 +45,11 @@ def test_apply_drops_empty_values() -> None:
 
 def test_apply_is_deterministic() -> None:
     mapping = load_mapping("acme")
-    snapshot = {"email": "a@example.com", "company": "Acme", "answers": {"b": 1, "a": 2}}
+    snapshot = {
+        "email": "a@example.com",
+        "company": "Acme",
+        "answers": {"b": 1, "a": 2},
+    }
     assert mapping.apply(snapshot) == mapping.apply(dict(snapshot))
 
 
@@ -57,13 +61,13 @@ def test_transform_on_wrong_type_names_field() -> None:
 
 def test_unknown_lead_field_fails_at_load() -> None:
     text = '[fields]\nemail = "acme_email"\nshoe_size = "acme_notes"\n'
-    with pytest.raises(MappingError, match="unknown lead field.*shoe_size"):
+    with pytest.raises(MappingError, match=r"unknown lead field.*shoe_size"):
         parse_mapping(text, name="bad")
 
 
 def test_unknown_crm_field_fails_at_load() -> None:
     text = '[fields]\nemail = "acme_mail"\n'
-    with pytest.raises(MappingError, match="unknown CRM field.*acme_mail"):
+    with pytest.raises(MappingError, match=r"unknown CRM field.*acme_mail"):
         parse_mapping(text, name="bad", crm_fields=frozenset({"acme_email"}))
 
 
@@ -75,18 +79,18 @@ def test_unknown_constant_field_fails_at_load() -> None:
 
 def test_unknown_transform_fails_at_load() -> None:
     text = '[fields]\nemail = "acme_email"\n[transforms]\nemail = "rot13"\n'
-    with pytest.raises(MappingError, match="unknown transform.*rot13"):
+    with pytest.raises(MappingError, match=r"unknown transform.*rot13"):
         parse_mapping(text, name="bad")
 
 
 def test_transform_of_unmapped_field_fails() -> None:
     text = '[fields]\nemail = "acme_email"\n[transforms]\nphone = "strip"\n'
-    with pytest.raises(MappingError, match="unmapped field.*phone"):
+    with pytest.raises(MappingError, match=r"unmapped field.*phone"):
         parse_mapping(text, name="bad")
 
 
 def test_unknown_table_fails() -> None:
-    with pytest.raises(MappingError, match="unknown key.*field"):
+    with pytest.raises(MappingError, match=r"unknown key.*field"):
         parse_mapping('[field]\nemail = "acme_email"\n', name="bad")
 
 

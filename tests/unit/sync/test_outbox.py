@@ -17,7 +17,6 @@ from sync_daemon.outbox import (
     IN_FLIGHT,
     NEEDS_ATTENTION,
     PENDING,
-    RETRY_WAIT,
     SUPERSEDED,
     SYNCED,
     Outbox,
@@ -33,7 +32,9 @@ def engine(tmp_path: Path) -> Engine:
     return database
 
 
-def add(engine: Engine, email: str, lead_id: str | None = None, revision: int = 1) -> str:
+def add(
+    engine: Engine, email: str, lead_id: str | None = None, revision: int = 1
+) -> str:
     lead_id = lead_id or str(uuid.uuid4())
     with engine.begin() as connection:
         enqueue(connection, lead_id, revision, {"email": email, "first_name": "Ann"})

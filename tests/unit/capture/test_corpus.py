@@ -1,0 +1,63 @@
+"""The decoder chain on the real photos of the zxing-samples corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pytest
+import zxingcpp
+
+from kiosk.capture.decoders import DecoderChain
+from kiosk.capture.stages import QR_ONLY
+
+CORPUS = (
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "zxing-samples"
+)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+POSITIVE_SETS = ["qrcode-1", "qrcode-2", "qrcode-4", "qrcode-6"]
+FALSE_POSITIVE_SETS = ["falsepositives-1", "falsepositives-2"]
+
+
+def _images(name: str) -> list[Path]:
+    folder = CORPUS / name
+    if not folder.is_dir():
+        pytest.skip(f"corpus folder {folder} is absent")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _expected(image: Path) -> str:
+    # newline="" keeps the CRLF line ends of vCards exactly as stored.
+    with image.with_suffix(".txt").open(encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize("name", POSITIVE_SETS)
+def test_chain_reads_at_least_zxing(name: str) -> None:
+    chain = DecoderChain()
+    chain_read = zxing_read = wrong = 0
+    for path in _images(name):
+        if not path.with_suffix(".txt").exists():
+            continue
+        expected = _expected(path)
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        texts = [code.text for code in chain.decode_still(image)]
+        chain_read += expected in texts
+        wrong += bool(texts) and expected not in texts
+        baseline = zxingcpp.read_barcodes(
+            image, formats=QR_ONLY, text_mode=zxingcpp.TextMode.Plain
+        )
+        zxing_read += expected in [result.text for result in baseline]
+    assert chain_read >= zxing_read
+    assert wrong == 0
+
+
+@pytest.mark.parametrize("name", FALSE_POSITIVE_SETS)
+def test_chain_finds_nothing_in_false_positive_sets(name: str) -> None:
+    chain = DecoderChain()
+    found = {}
+    for path in _images(name):
+        codes = chain.decode_still(cv2.imread(str(path), cv2.IMREAD_COLOR))
+        if codes:
+            found[path.name] = [code.decoder for code in codes]
+    assert found == {}
