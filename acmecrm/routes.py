@@ -29,7 +29,7 @@ ViewResult = Response | tuple[Response, int] | tuple[Response, int, dict[str, st
 
 
 class BadRequestBody(Exception):
-    """The request body is not the JSON object an endpoint needs."""
+    """The request body is not the JSON object the endpoint expects."""
 
     def __init__(self, response: tuple[Response, int]) -> None:
         super().__init__("bad request body")

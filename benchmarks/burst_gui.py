@@ -34,9 +34,9 @@ from kiosk.runtime import Runtime
 BURST_TIMEOUT_S = 300.0
 
 
-def run_one(runtime: Runtime, count: int) -> tuple[BurstDialog, Any]:
+def run_one(runtime: Runtime, count: int, workers: int = 4) -> tuple[BurstDialog, Any]:
     """Run one burst in a shown dialog; return the dialog and its result."""
-    dialog = BurstDialog(runtime, count)
+    dialog = BurstDialog(runtime, count, workers=workers)
     dialog.show()
     loop = QEventLoop()
     dialog.burst_finished.connect(lambda _result: loop.quit())
@@ -108,6 +108,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100, help="scans per burst")
     parser.add_argument("--runs", type=int, default=1, help="bursts to run")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="threads decoding and saving at once"
+    )
     parser.add_argument("--screenshots", type=Path, help="folder for PNG screenshots")
     args = parser.parse_args()
 
@@ -124,7 +127,7 @@ def main() -> int:
             wait(app, 1.0)
             dialog = None
             for _ in range(args.runs):
-                dialog, result = run_one(rt, args.count)
+                dialog, result = run_one(rt, args.count, args.workers)
                 figures = result.to_json_dict()
                 meter = dialog.stall_meter
                 figures["gui_stall_at_s"] = round(meter.max_stall_at_s, 3)

@@ -32,7 +32,7 @@ import numpy as np
 import zxingcpp
 
 from kiosk.capture.decoders import DecoderChain
-from kiosk.capture.imaging import as_image
+from kiosk.capture.imaging import as_image, read_image
 from kiosk.capture.render import add_noise, render_badge_frame_with_box
 from kiosk.capture.types import Image
 
@@ -198,9 +198,9 @@ def corpus_sets(corpus: Path, step: int) -> Iterator[tuple[str, list[Sample]]]:
                 # newline="" keeps a vCard's CRLF line ends as they are in the file.
                 with text_path.open(encoding="utf-8", newline="") as handle:
                     expected = handle.read()
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            image = read_image(path)
             if image is not None:
-                samples.append(Sample(path.name, as_image(image), expected))
+                samples.append(Sample(path.name, image, expected))
         yield f"corpus/{folder.name}", samples
 
 

@@ -28,6 +28,8 @@ LIVE_BUDGET_S = 0.022
 ESCALATED_BUDGET_S = 0.25
 STILL_BUDGET_S = 2.0
 ESCALATE_FRAMES = 15
+MIN_SIDE_PX = 21
+"""Smaller images are skipped: a QR code has at least 21 modules a side."""
 
 _COST_SMOOTHING = 0.3
 
@@ -114,6 +116,8 @@ class DecoderChain:
 
     def decode_live(self, image: Image) -> list[DecodedCode]:
         """Decode a camera frame within the live budget."""
+        if min(image.shape[:2]) < MIN_SIDE_PX:
+            return []
         start = time.perf_counter()
         views = FrameViews(image)
         codes = stages.first_pass(views)
@@ -139,6 +143,8 @@ class DecoderChain:
 
     def decode_still(self, image: Image) -> list[DecodedCode]:
         """Decode a still image with every stage, within the still budget."""
+        if min(image.shape[:2]) < MIN_SIDE_PX:
+            return []
         start = time.perf_counter()
         views = FrameViews(image)
         codes = stages.first_pass(views)

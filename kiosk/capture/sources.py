@@ -21,6 +21,7 @@ import numpy as np
 
 from kiosk.capture.demo import demo_payloads
 from kiosk.capture.errors import CameraError
+from kiosk.capture.imaging import read_image
 from kiosk.capture.render import background_frame, render_badge_frame
 from kiosk.capture.types import Frame, FrameSource, Image
 from kiosk.config import CaptureSettings
@@ -134,11 +135,10 @@ class FolderSource:
 
     @staticmethod
     def _load(path: Path) -> Image | None:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_image(path)
         if image is None:
             log.warning("Skipping %s: not a readable image", path.name)
-            return None
-        return np.asarray(image, dtype=np.uint8)
+        return image
 
 
 class VideoFileSource:

@@ -61,8 +61,7 @@ def decode_image_file(
     Returns:
         The JSON-ready line, and whether the image could be read.
     """
-    import cv2
-    import numpy as np
+    from kiosk.capture.imaging import read_image
 
     line: dict[str, Any] = {
         "file": name,
@@ -71,12 +70,12 @@ def decode_image_file(
         "contact": None,
         "error": None,
     }
-    image = cv2.imread(name, cv2.IMREAD_COLOR) if Path(name).is_file() else None
+    image = read_image(name) if Path(name).is_file() else None
     if image is None:
         line["error"] = _unreadable(name)
         return line, False
 
-    codes = chain.decode_still(np.asarray(image, dtype=np.uint8))
+    codes = chain.decode_still(image)
     line["codes"] = [_code_json(code) for code in codes]
     if not codes:
         line["error"] = {

@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
             pipeline = LeadPipeline(runtime)
             finished = _capture_and_save(source, pipeline, config, deadline)
             if not finished:
-                _print_err("Timed out before the camera source ended.")
+                _print_err(
+                    f"Timed out after {args.timeout:g} s before the camera source "
+                    "ended. Use a larger --timeout for a long source."
+                )
                 _report_waiting(runtime)
                 return EXIT_TIMEOUT
             return _await_outbox(runtime, deadline)
@@ -174,7 +177,10 @@ def _await_outbox(runtime: Runtime, deadline: float) -> int:
     """Wait for the outbox to settle, then report leads that need attention."""
     stats = runtime.wait_until_settled(deadline)
     if stats is None:
-        _print_err("Timed out with leads still waiting to sync.")
+        _print_err(
+            "Timed out with leads still waiting to sync. They stay saved and "
+            "queued, and sync on the next run (kiosk, kiosk scan or kiosk-sync)."
+        )
         _report_waiting(runtime)
         return EXIT_TIMEOUT
     if stats.needs_attention:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from kiosk.store import fields as lead_fields
+from kiosk.store.batch import lead_columns
 from kiosk.store.leads import LeadStore
 from kiosk.store.models import Lead
 from sync_daemon import outbox
@@ -37,6 +38,9 @@ COMPANIES = (
     "Acme Corp", "Globex", "Initech", "Umbrella Labs", "Stark Industries", "Wayne Tech",
     "Hooli", "Vandelay Import", "Soylent", "Tyrell Systems", "Cyberdyne", "Wonka Foods",
 )  # fmt: skip
+# The synthetic leads share this dict's empty lists and dicts. That is safe because
+# they are only serialised, never changed.
+_EMPTY_FIELDS = lead_fields.empty_fields()
 # Sync states of the filled leads, by weight: most synced, some waiting or stuck.
 STATE_WEIGHTS = (
     (outbox.SYNCED, 90),
@@ -76,42 +80,28 @@ def _synthetic_lead(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     first = rng.choice(FIRST_NAMES)
     last = rng.choice(LAST_NAMES)
-    company = rng.choice(COMPANIES)
     email = f"{_ascii(first)}.{_ascii(last)}.{run_tag}{index}@example.com".lower()
-    fields = lead_fields.merge_fields(
-        {},
-        {
-            "first_name": first,
-            "last_name": last,
-            "email": email,
-            "company": company,
-            "phone": f"+1201555{index % 10000:04d}",
-            "title": "Engineer",
-            "badge_id": f"B{run_tag}{index}",
-            "source_format": "vcard",
-        },
-    )
+    fields = {
+        **_EMPTY_FIELDS,
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "company": rng.choice(COMPANIES),
+        "phone": f"+1201555{index % 10000:04d}",
+        "title": "Engineer",
+        "badge_id": f"B{run_tag}{index}",
+        "source_format": "vcard",
+        "rating": rng.choice(lead_fields.RATINGS),
+    }
     captured_at = start + timedelta(seconds=index * 2 + rng.random())
-    lead_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    lead_id = str(uuid.uuid4())
     lead = {
         "id": lead_id,
         "revision": 1,
         "captured_at": captured_at,
         "updated_at": captured_at,
-        "first_name": first,
-        "last_name": last,
-        "email": email,
-        "email_key": lead_fields.email_key(email),
-        "phone": fields["phone"],
-        "company": company,
-        "title": "Engineer",
-        "badge_id": fields["badge_id"],
         "payload_key": "",
-        "search_key": lead_fields.search_key(fields),
-        "rating": rng.choice(lead_fields.RATINGS),
-        "consent_at": "",
-        "consent_version": "",
-        "fields": fields,
+        **lead_columns(fields),
     }
     return lead, _outbox_row(rng, lead_id, fields, captured_at)
 

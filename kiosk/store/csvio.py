@@ -152,7 +152,10 @@ def import_csv(
 
     The file is read twice: once to count its rows and check that it is UTF-8 CSV
     (nothing is saved when that fails), then to import. A batch that fails to save
-    stops the import; the batches before it stay saved.
+    stops the import, and the batches before it stay saved.
+
+    NOTE: every good row becomes a new lead, even when a lead with the same email is
+    already stored. The CRM upserts by email, so both end up as one CRM contact.
 
     Raises:
         CsvFormatError: the file cannot be read, is not UTF-8 CSV, has no header row,
@@ -242,15 +245,25 @@ def _count_rows(path: Path) -> int:
                     rows += 1
         except UnicodeDecodeError as exc:
             raise CsvFormatError(
-                f"{path} is not UTF-8 text (invalid byte at offset {exc.start} of a "
-                "block near line "
-                f"{reader.line_num + 1}). Save it as CSV UTF-8 and import it again."
+                f"{path} is not UTF-8 text: line {_invalid_utf8_line(path)} has a byte "
+                "that is not UTF-8. Save the file as CSV UTF-8 and import it again."
             ) from exc
         except csv.Error as exc:
             raise CsvFormatError(
                 f"{path} is not a valid CSV file at line {reader.line_num}: {exc}."
             ) from exc
     return max(rows - 1, 0)
+
+
+def _invalid_utf8_line(path: Path) -> int:
+    # The text reader decodes in blocks, so its line count at the error is only
+    # approximate. Decode the bytes again to find the line, on this error path only.
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return 1
 
 
 def _read_header(reader: Iterator[list[str]], path: Path) -> list[str]:

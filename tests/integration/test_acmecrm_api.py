@@ -553,3 +553,26 @@ def test_admin_contacts_ignore_faults(crm: RunningServer, client: Client) -> Non
 def test_embedded_port_in_use_raises(crm: RunningServer, tmp_path: Path) -> None:
     with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{crm.port}"):
         start_server(tmp_path / "other.db", secret=SECRET, port=crm.port)
+
+
+def test_concurrent_upserts_same_emails(crm: RunningServer) -> None:
+    import concurrent.futures
+
+    crm.set_faults(rate_limit=0)
+
+    def send(writer: int) -> list[int]:
+        client = Client(crm.url)
+        order = list(range(20))
+        order = order[writer:] + order[:writer]
+        return [
+            client.post(contact(n, acme_notes=f"w{writer}")).status_code for n in order
+        ]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = [s for batch in pool.map(send, range(4)) for s in batch]
+    stats = crm.stats()
+    assert statuses.count(201) == 20
+    assert statuses.count(200) == 60
+    assert stats["contacts"] == 20
+    assert stats["created"] == 20
+    assert stats["updated"] == 60

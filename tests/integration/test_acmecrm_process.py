@@ -7,6 +7,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,54 @@ def test_unusable_database_exits_1(tmp_path: Path, clean_env: None) -> None:
     )
     assert result.returncode == 1
     assert "cannot open the database" in result.stderr
+
+
+def test_log_has_no_secrets_or_contacts(tmp_path: Path, clean_env: None) -> None:
+    email = "private.person@example.com"
+    with start_crm_process(
+        tmp_path / "crm.db", "--log-level", "debug", "--api-key", "key-xyz"
+    ) as crm:
+        token = _auth(crm.url, api_key="key-xyz").json()["token"]
+        assert _post(crm.url, token, email, "lead:1").status_code == 201
+        listing = requests.get(
+            f"{crm.url}/api/v1/contacts",
+            params={"email": email},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        assert listing.json()["total"] == 1
+        assert _auth(crm.url, api_key="wrong-key").status_code == 401
+        bad = requests.get(
+            f"{crm.url}/api/v1/contacts",
+            headers={"Authorization": "Bearer not-a-token"},
+            timeout=5,
+        )
+        assert bad.status_code == 401
+    log = (tmp_path / "crm.db.log").read_text()
+    secret = (tmp_path / "acmecrm.secret").read_text().strip()
+    assert "GET /api/v1/contacts -> 200" in log
+    assert "private.person" not in log
+    assert "key-xyz" not in log
+    assert "wrong-key" not in log
+    assert token not in log
+    assert "not-a-token" not in log
+    assert secret not in log
+
+
+def test_sigterm_ends_held_response(tmp_path: Path, clean_env: None) -> None:
+    crm = start_crm_process(
+        tmp_path / "crm.db", "--apply-then-timeout-rate", "1", "--hold-ms", "60000"
+    )
+    try:
+        token = _auth(crm.url).json()["token"]
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.post(
+                f"{crm.url}/api/v1/contacts",
+                json={"acme_email": "held@example.com"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=0.5,
+            )
+    finally:
+        started = time.monotonic()
+        assert crm.stop(timeout_s=10) == 0
+    assert time.monotonic() - started < 5

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import pytest
 import zxingcpp
 
 from kiosk.capture.decoders import DecoderChain
+from kiosk.capture.imaging import read_image
 from kiosk.capture.stages import QR_ONLY
 
 CORPUS = (
@@ -40,7 +40,8 @@ def test_chain_reads_at_least_zxing(name: str) -> None:
         if not path.with_suffix(".txt").exists():
             continue
         expected = _expected(path)
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_image(path)
+        assert image is not None, f"{path.name} is not readable"
         texts = [code.text for code in chain.decode_still(image)]
         chain_read += expected in texts
         wrong += bool(texts) and expected not in texts
@@ -57,7 +58,9 @@ def test_chain_finds_nothing_in_false_positive_sets(name: str) -> None:
     chain = DecoderChain()
     found = {}
     for path in _images(name):
-        codes = chain.decode_still(cv2.imread(str(path), cv2.IMREAD_COLOR))
+        image = read_image(path)
+        assert image is not None, f"{path.name} is not readable"
+        codes = chain.decode_still(image)
         if codes:
             found[path.name] = [code.decoder for code in codes]
     assert found == {}

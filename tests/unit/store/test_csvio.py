@@ -223,11 +223,15 @@ def test_import_unknown_header_names_columns(store: LeadStore, tmp_path: Path) -
 
 def test_import_not_utf8_saves_nothing(store: LeadStore, tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
+    good_rows = "".join(f"Ana {i},ana{i}@example.com\n" for i in range(600))
     path.write_bytes(
-        b"first_name,email\n" + "Jos\u00e9,j@example.com\n".encode("latin-1")
+        b"first_name,email\n"
+        + good_rows.encode()
+        + "Jos\u00e9,j@example.com\n".encode("latin-1")
     )
-    with pytest.raises(CsvFormatError, match="UTF-8"):
+    with pytest.raises(CsvFormatError, match="UTF-8") as caught:
         import_csv(path, store)
+    assert "line 602 " in str(caught.value)
     assert store.count_leads() == 0
 
 
