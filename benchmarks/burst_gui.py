@@ -27,7 +27,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from kiosk.config import parse_config
-from kiosk.gui.burst_dialog import STALL_LIMIT_MS, BurstDialog
+from kiosk.gui.burst_dialog import DEFAULT_WORKERS, STALL_LIMIT_MS, BurstDialog
 from kiosk.gui.staff.staff_panel import StaffPanel
 from kiosk.runtime import Runtime
 
@@ -109,7 +109,10 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=100, help="scans per burst")
     parser.add_argument("--runs", type=int, default=1, help="bursts to run")
     parser.add_argument(
-        "--workers", type=int, default=4, help="threads decoding and saving at once"
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"threads decoding and saving at once (default {DEFAULT_WORKERS})",
     )
     parser.add_argument("--screenshots", type=Path, help="folder for PNG screenshots")
     args = parser.parse_args()

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,11 +121,14 @@ class Counter:
     requests: int = 0
     timeouts: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
+    ok_latencies_ms: list[float] = field(default_factory=list)
 
     def __call__(self, metric: RequestMetric) -> None:
         self.requests += 1
         if metric.reason == "timeout":
             self.timeouts += 1
+        if metric.ok and metric.items:
+            self.ok_latencies_ms.append(metric.latency_ms)
         self.by_status[metric.status] = self.by_status.get(metric.status, 0) + 1
 
 
@@ -178,6 +182,7 @@ def drain(
         "requests": counter.requests,
         "by_status": dict(sorted(counter.by_status.items())),
         "timeouts": counter.timeouts,
+        "median_write_ms": statistics.median(counter.ok_latencies_ms or [0.0]),
         "token_refreshes": engine.tokens.refresh_count,
     }
 
@@ -313,6 +318,7 @@ def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"  requests per lead   {drain_result['requests_per_lead']:.4f}")
     print(f"  requests by status  {drain_result['by_status']} (0: no answer)")
     print(f"  client timeouts     {drain_result['timeouts']}")
+    print(f"  median write        {drain_result['median_write_ms']:.0f} ms a request")
     print(f"  token refreshes     {drain_result['token_refreshes']}")
     print(f"  time to drain       {drain_result['seconds']:.1f} s")
     print(f"  CRM counters        {drain_result['crm']}")
@@ -322,7 +328,8 @@ def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
     for name, result in results["compare"].items():
         print(
             f"  {name:13s} {result['seconds']:6.2f} s  {result['leads_per_s']:8.1f} "
-            f"leads/s  {result['requests']:5d} requests  created {result['created']}"
+            f"leads/s  {result['requests']:5d} requests  created {result['created']}  "
+            f"median {result['median_write_ms']:.0f} ms a request"
         )
     cpu = results["cpu_down"]
     print(f"kiosk-sync with the CRM down, over {cpu['seconds']:.1f} s")

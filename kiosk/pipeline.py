@@ -32,6 +32,7 @@ UPDATED = "updated"
 UNCHANGED = "unchanged"
 REJECTED = "rejected"
 
+# The max number of save requests that one group-commit transaction takes.
 MAX_GROUP_SIZE = 100
 _WRITER_JOIN_S = 30.0
 

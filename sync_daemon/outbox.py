@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -230,7 +230,7 @@ class Outbox:
         lease_s: float,
         *,
         now: datetime | None = None,
-        email_of: Any = None,
+        email_of: Callable[[dict[str, Any]], str] | None = None,
     ) -> list[OutboxRow]:
         """Claim up to ``limit`` sendable rows under a lease, in one write transaction.
 
@@ -508,7 +508,11 @@ def _select_candidates(
     return connection.execute(query).mappings().all()
 
 
-def _pick_batch(candidates: Sequence[Any], limit: int, email_of: Any) -> list[Any]:
+def _pick_batch(
+    candidates: Sequence[Any],
+    limit: int,
+    email_of: Callable[[dict[str, Any]], str] | None,
+) -> list[Any]:
     chosen: list[Any] = []
     leads: set[str] = set()
     emails: set[str] = set()

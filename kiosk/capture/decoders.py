@@ -57,7 +57,10 @@ LIVE_FALLBACKS: tuple[Stage, ...] = (
     _stage("zxing-mirrored", stages.zxing_mirrored),
     _stage("pyzbar", stages.pyzbar_binary),
 )
-"""Cheap fallbacks for live frames, tried in turn across frames."""
+"""Cheap fallbacks for live frames, tried in turn across frames.
+
+Each chain adds its own :class:`stages.DeblurSweep`, which keeps state between frames.
+"""
 
 FULL_FALLBACKS: tuple[Stage, ...] = (
     *LIVE_FALLBACKS,
@@ -111,6 +114,10 @@ class DecoderChain:
         self.escalate_frames = escalate_frames
         self.last_timing = ChainTiming()
         self._costs: dict[str, float] = {}
+        self._live_fallbacks = (
+            *LIVE_FALLBACKS,
+            Stage("zxing-deblur-sweep", stages.DeblurSweep(deblur.STILL_KERNELS)),
+        )
         self._next_live = 0
         self._escalate_left = 0
 
@@ -176,10 +183,10 @@ class DecoderChain:
         return []
 
     def _run_rotating(self, views: FrameViews, start: float) -> list[DecodedCode]:
-        count = len(LIVE_FALLBACKS)
+        count = len(self._live_fallbacks)
         for offset in range(count):
             index = (self._next_live + offset) % count
-            stage = LIVE_FALLBACKS[index]
+            stage = self._live_fallbacks[index]
             # The first stage of a frame always runs, so a stage costlier than the
             # whole budget still gets its turn.
             if offset > 0 and not self._fits(stage, start, self.live_budget_s, True):

@@ -266,6 +266,31 @@ def zxing_deblur(
     return []
 
 
+class DeblurSweep:
+    """Deblur the likeliest code region with the next few kernels of a list.
+
+    Each call continues where the previous one stopped, so consecutive live frames of
+    a badge held in view sweep the whole kernel list at a few milliseconds a frame.
+    """
+
+    def __init__(self, kernels: Sequence[deblur.Kernel], per_call: int = 2) -> None:
+        self.kernels = tuple(kernels)
+        self.per_call = per_call
+        self._next = 0
+
+    def __call__(self, views: FrameViews) -> list[DecodedCode]:
+        boxes = views.search_boxes()[:1]
+        if not boxes or not self.kernels:
+            return []
+        for _ in range(self.per_call):
+            kernel = self.kernels[self._next]
+            self._next = (self._next + 1) % len(self.kernels)
+            codes = _deblur_box(views.grey, boxes[0], kernel)
+            if codes:
+                return codes
+        return []
+
+
 def _deblur_box(grey: Image, box: Box, kernel: deblur.Kernel) -> list[DecodedCode]:
     left, top, width, height = box
     crop = grey[top : top + height, left : left + width]

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=4,
+        default=None,
         metavar="N",
         help="threads decoding and saving at once (default 4)",
     )
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         raise KioskError(
             f"--count must be between 1 and {MAX_COUNT}, got {args.count}."
         )
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise KioskError(f"--workers must be at least 1, got {args.workers}.")
     if not args.headless:
         return _run_window(args)
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_headless(args: argparse.Namespace, folder: Path) -> BurstResult:
-    from kiosk.burst import BurstProgress, prepare_burst, run_burst
+    from kiosk.burst import DEFAULT_WORKERS, BurstProgress, prepare_burst, run_burst
     from kiosk.config import load_config
     from kiosk.runtime import Runtime
 
@@ -108,7 +108,7 @@ def _run_headless(args: argparse.Namespace, folder: Path) -> BurstResult:
         return run_burst(
             runtime,
             prepared,
-            workers=args.workers,
+            workers=args.workers or DEFAULT_WORKERS,
             on_progress=on_progress,
             group_commit=args.group_commit,
         )

@@ -8,6 +8,8 @@ phone written as one) is taken, and names are never guessed from position.
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -16,7 +18,12 @@ from urllib.parse import SplitResult, parse_qs
 
 from kiosk.config import BadgeHost, BadgeLayout
 from kiosk.contacts.draft import Draft
-from kiosk.contacts.normalize import normalize_email, split_full_name
+from kiosk.contacts.normalize import (
+    normalize_email,
+    normalize_phone,
+    split_extension,
+    split_full_name,
+)
 
 MAX_COLUMNS = 64
 
@@ -24,6 +31,8 @@ MAX_COLUMNS = 64
 _BARE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{2,63}")
 # A field that is a phone number by its form: a leading + or separators between digits.
 _PHONE_FORM = re.compile(r"\+?[\d(][\d ().-]{5,24}\d")
+# A date as badges print it: 2024-05-01, 01/05/2024, 1.5.24.
+_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
 
 # JSON keys compared without case, spaces, '-' and '_'.
 _JSON_KEYS: dict[str, str] = {
@@ -92,28 +101,66 @@ def read_layout_badge(text: str, layouts: Sequence[BadgeLayout]) -> Draft | None
     return None
 
 
-def read_unlabelled_fields(text: str, delimiters: str = ",;|\t") -> Draft | None:
+def read_unlabelled_fields(
+    text: str, region: str, delimiters: str = ",;|\t"
+) -> Draft | None:
     """Take emails and phones from a delimited badge that no layout describes.
+
+    The whole payload must be one row, and every field holding an ``@`` must be an
+    email address as a whole. Otherwise the text is prose ("call +1 415 555 0132, or
+    email me at jo@example.com") and is left to the plain-text reader. Of the
+    delimiters present, the one whose fields give the most emails and phones wins.
+
+    Args:
+        text: the payload text.
+        region: the default region for phone numbers without a country code.
+        delimiters: the candidate delimiters, tried in this order.
 
     Returns:
         A draft with only emails and phones, or ``None`` when no field is either.
     """
-    delimiter = next((char for char in delimiters if char in text), "")
-    if not delimiter:
-        return None
-    row = _first_row(text, delimiter)
+    best: Draft | None = None
+    best_count = 0
+    for delimiter in delimiters:
+        if delimiter not in text:
+            continue
+        draft = _read_unlabelled_row(text, delimiter, region)
+        count = len(draft.emails) + len(draft.phones) if draft else 0
+        if count > best_count:
+            best, best_count = draft, count
+    return best
+
+
+def _read_unlabelled_row(text: str, delimiter: str, region: str) -> Draft | None:
+    row = _only_row(text, delimiter)
     if row is None or len(row) < 2:
         return None
     draft = Draft(source_format="badge-delimited")
     for value in row:
-        value = value.strip()
-        if "@" in value and normalize_email(value) is not None:
+        if "@" in value:
+            if normalize_email(value) is None:
+                return None
             draft.emails.append(value)
-        elif _PHONE_FORM.fullmatch(value) and not value.isdigit():
+        elif is_phone_by_form(value, region):
             draft.phones.append((value, ""))
     if not (draft.emails or draft.phones):
         return None
     return draft
+
+
+def is_phone_by_form(value: str, region: str) -> bool:
+    """Is a badge field a phone number by its form alone?
+
+    It needs a leading ``+``, or separators between its digits, and a number that
+    phonenumbers' metadata lists as valid. A bare digit string may be an attendee id
+    and a date ("2024-05-01") is never a phone, so neither counts.
+    """
+    number, _ = split_extension(value)
+    number = number.strip()
+    if not _PHONE_FORM.fullmatch(number) or number.isdigit() or _DATE.fullmatch(number):
+        return False
+    phone = normalize_phone(value, region)
+    return phone is not None and phone.valid
 
 
 def read_bare_id(text: str) -> Draft | None:
@@ -157,15 +204,33 @@ def _first(query: dict[str, list[str]], key: str) -> str:
 
 
 def _first_row(text: str, delimiter: str) -> list[str] | None:
-    line = text.strip().splitlines()[0] if text.strip() else ""
+    """Return the first record of the text read as CSV (RFC 4180 quoting).
+
+    A quoted field may hold line breaks, so the record may span several lines.
+    """
+    rows = _rows(text, delimiter, 1)
+    return rows[0] if rows else None
+
+
+def _only_row(text: str, delimiter: str) -> list[str] | None:
+    """Return the record when the whole text is one CSV record, else ``None``."""
+    rows = _rows(text, delimiter, 2)
+    return rows[0] if len(rows) == 1 else None
+
+
+def _rows(text: str, delimiter: str, limit: int) -> list[list[str]]:
+    reader = csv.reader(
+        io.StringIO(text.strip()), delimiter=delimiter, skipinitialspace=True
+    )
+    rows: list[list[str]] = []
     try:
-        reader = csv.reader([line], delimiter=delimiter, skipinitialspace=True)
-        row = next(reader, None)
+        for row in itertools.islice(reader, limit):
+            if len(row) > MAX_COLUMNS:
+                return []
+            rows.append([value.strip() for value in row])
     except csv.Error:
-        return None
-    if row is None or len(row) > MAX_COLUMNS:
-        return None
-    return [value.strip() for value in row]
+        return []
+    return rows
 
 
 def _set_field(draft: Draft, field_name: str, value: str) -> None:

@@ -7,7 +7,9 @@ E.164, email validation, name splitting and casing, and the CRM length warnings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import re
+import unicodedata
+from dataclasses import astuple, dataclass, field, replace
 
 from kiosk.contacts.model import (
     UNRECOGNIZED_PAYLOAD,
@@ -30,6 +32,12 @@ UNRECOGNIZED_MESSAGE = (
 )
 
 _NAME_FIELDS = ("first_name", "middle_name", "last_name")
+
+# Zero-width non-joiner and joiner: format characters that change how a name is spelt.
+_KEPT_FORMAT = frozenset("\u200c\u200d")
+_LINE_SEPARATORS = re.compile("\r\n|[\r\u2028\u2029]")
+# Controls other than tab and LF, left after line separators became LF.
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # Maximum emails and phones read from one payload. Later ones are ignored, so a payload
 # that repeats a property hundreds of times costs no more validation than ten.
@@ -83,6 +91,7 @@ def build_contact(draft: Draft, region: str) -> Contact:
     Raises:
         PayloadRejected: ``unrecognized_payload`` when nothing usable is left.
     """
+    draft = _cleaned(draft)
     warnings: list[FieldWarning] = []
     names = _names(draft)
     email, other_emails = _emails(draft.emails, warnings)
@@ -129,6 +138,49 @@ def build_contact(draft: Draft, region: str) -> Contact:
     values.update(names)
     warnings.extend(length_warnings(values))
     return replace(contact, warnings=tuple(warnings))
+
+
+def clean_text(text: str, *, multiline: bool = False) -> str:
+    """Remove invisible and control characters from a field value.
+
+    Format characters (Unicode category Cf) are removed, because bidi overrides such
+    as U+202E show a field in a different order than it is stored and saved. ZWNJ
+    and ZWJ stay, because Persian and Indic names and emoji sequences need them.
+    Control characters and lone surrogates are removed too. A single-line value
+    has each run of whitespace, line breaks included, made one space. A multi-line
+    value keeps tabs and line breaks, with CR, CRLF, U+2028 and U+2029 made LF.
+    """
+    if not text.isascii():
+        text = "".join(char for char in text if _is_kept(char))
+    text = _ASCII_CONTROL.sub("", _LINE_SEPARATORS.sub("\n", text))
+    if not multiline:
+        return " ".join(text.split())
+    return text.strip()
+
+
+def _is_kept(char: str) -> bool:
+    if char.isascii() or char in _KEPT_FORMAT:
+        return True
+    return unicodedata.category(char) not in ("Cf", "Cs", "Cc")
+
+
+def _cleaned(draft: Draft) -> Draft:
+    texts = {
+        name: clean_text(value, multiline=name == "notes")
+        for name, value in vars(draft).items()
+        if isinstance(value, str) and name != "source_format"
+    }
+    address = draft.address
+    if address is not None:
+        address = Address(*(clean_text(part) for part in astuple(address)))
+    return replace(
+        draft,
+        **texts,
+        emails=[clean_text(email) for email in draft.emails],
+        phones=[(clean_text(num), clean_text(ext)) for num, ext in draft.phones],
+        department=[clean_text(unit) for unit in draft.department],
+        address=address,
+    )
 
 
 def _names(draft: Draft) -> dict[str, str]:

@@ -127,6 +127,12 @@ def read_matmsg(body: str) -> Draft:
     return draft
 
 
+def is_mailto_uri(text: str) -> bool:
+    """Is ``text`` one ``mailto:`` URI, with no space in its addresses?"""
+    addresses = text.strip()[7:].partition("?")[0]
+    return not any(char.isspace() for char in addresses.strip())
+
+
 def read_mailto(uri: str) -> Draft:
     """Read a ``mailto:`` URI (RFC 6068): percent-decoded, ``+`` kept as a plus sign.
 

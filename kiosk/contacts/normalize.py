@@ -29,6 +29,8 @@ CRM_LIMITS: dict[str, int] = {
 }
 
 MAX_FULL_NAME = 256
+_MAX_PARENTHESES_DEPTH = 4
+_PARENTHESISED = re.compile(r"\([^()]*\)")
 
 # Maximum text lengths handed to phonenumbers and email-validator. Longer values are
 # invalid without being parsed.
@@ -89,12 +91,8 @@ def normalize_phone(text: str, region: str, extension: str = "") -> Phone | None
         return None
     if len(text) > _MAX_PHONE_TEXT:
         return Phone(text, extension, valid=False)
-    match = _EXTENSION.search(text)
-    if match:
-        extension = extension or match.group(1)
-        text = text[: match.start()]
-    else:
-        text = _EMPTY_EXTENSION.sub("", text)
+    text, written_extension = split_extension(text)
+    extension = extension or written_extension
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -106,12 +104,28 @@ def normalize_phone(text: str, region: str, extension: str = "") -> Phone | None
     return Phone(e164, extension or (parsed.extension or ""), valid=valid)
 
 
-def find_phones(text: str, region: str, limit: int = 5) -> list[str]:
-    """Find valid phone numbers in free text and return them as E.164.
+def split_extension(text: str) -> tuple[str, str]:
+    """Split "+1 201 555 0123 x12" into the number and the extension digits.
+
+    A marker with no digits after it ("ext.") is dropped, because phonenumbers would
+    read its letters as digits. The extension is ``""`` when there is none.
+    """
+    match = _EXTENSION.search(text)
+    if match:
+        return text[: match.start()], match.group(1)
+    return _EMPTY_EXTENSION.sub("", text), ""
+
+
+def find_phones(text: str, region: str, limit: int = 5) -> list[tuple[str, str]]:
+    """Find valid phone numbers in free text.
 
     The matcher gives up after a fixed number of tries, so the work stays bounded.
+
+    Returns:
+        ``(E.164 number, extension)`` pairs in text order, the extension ``""`` when
+        the text gives none ("+1 415 555 0132 x12" gives ``("+14155550132", "12")``).
     """
-    found: list[str] = []
+    found: list[tuple[str, str]] = []
     matcher = phonenumbers.PhoneNumberMatcher(
         text, region, leniency=phonenumbers.Leniency.VALID, max_tries=50
     )
@@ -119,8 +133,9 @@ def find_phones(text: str, region: str, limit: int = 5) -> list[str]:
         number = phonenumbers.format_number(
             match.number, phonenumbers.PhoneNumberFormat.E164
         )
-        if number not in found:
-            found.append(number)
+        phone = (number, match.number.extension or "")
+        if phone not in found:
+            found.append(phone)
         if count >= limit:
             break
     return found
@@ -150,13 +165,16 @@ def normalize_email(text: str) -> str | None:
 def split_full_name(full_name: str) -> dict[str, str]:
     """Split a full name ("Dr. Priya K. Raman PhD") into its parts with nameparser.
 
-    A name written "Last, First" is read that way too. A text longer than any real
+    A name written "Last, First" is read that way too. Text in parentheses is
+    dropped: in "Jane Doe (she/her)" or "Jane Doe (Acme Corp)" it is not a name, and
+    nameparser would return it as the nickname. A nickname in quotes
+    (``Robert "Bob" Smith``) is kept. A text longer than any real
     name (over 256 characters) is not split: it goes whole to ``last_name``, where
     the CRM length check flags it, and nameparser's cost stays bounded.
     """
     if len(full_name) > MAX_FULL_NAME:
         return {"last_name": full_name}
-    name = HumanName(full_name)
+    name = HumanName(_without_parentheses(full_name))
     return {
         "prefix": name.title,
         "first_name": name.first,
@@ -165,6 +183,17 @@ def split_full_name(full_name: str) -> dict[str, str]:
         "suffix": name.suffix,
         "nickname": name.nickname,
     }
+
+
+def _without_parentheses(full_name: str) -> str:
+    text = full_name
+    # Each pass removes the innermost pairs; names never nest deeper than this.
+    for _ in range(_MAX_PARENTHESES_DEPTH):
+        stripped = _PARENTHESISED.sub(" ", text)
+        if stripped == text:
+            break
+        text = stripped
+    return " ".join(text.split())
 
 
 def fix_name_case(name: str) -> str:
@@ -186,11 +215,31 @@ def fix_name_case(name: str) -> str:
 
 
 def _case_word(word: str) -> str:
+    if "." in word:
+        # Initials with dots: "J.R." stays "J.R.", "st.john" becomes "St.John".
+        return ".".join(_case_part(part) for part in word.split("."))
+    if _is_initials(word):
+        return word.upper()
+    return _case_part(word)
+
+
+def _case_part(word: str) -> str:
     if len(word) > 2 and word.startswith("mc"):
         return "Mc" + word[2:].capitalize()
     if len(word) > 2 and word[1] in "'’" and word[0].isalpha():
         return word[0].upper() + word[1] + word[2:].capitalize()
     return word.capitalize()
+
+
+def _is_initials(word: str) -> bool:
+    # "JJ" or "TJ": two or three Latin letters without a vowel cannot be read as a
+    # name, so they are initials. A surname such as NG keeps its capitals too.
+    return (
+        2 <= len(word) <= 3
+        and word.isascii()
+        and word.isalpha()
+        and not any(char in "aeiouy" for char in word.lower())
+    )
 
 
 def length_warnings(values: dict[str, str]) -> list[FieldWarning]:

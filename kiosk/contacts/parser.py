@@ -23,6 +23,7 @@ from kiosk.contacts.model import (
     PayloadRejected,
 )
 from kiosk.contacts.normalize import region_or_default
+from kiosk.contacts.teluri import is_tel_uri
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +127,11 @@ def _read(text: str, raw_bytes: bool, config: Config) -> Draft:
         draft = badges.read_layout_badge(stripped, config.badge_layouts)
     if draft is None:
         draft = badges.read_bare_id(stripped)
+    region = region_or_default(config.capture.default_region)
     if draft is None:
-        draft = badges.read_unlabelled_fields(stripped)
+        draft = badges.read_unlabelled_fields(stripped, region)
     if draft is None:
-        draft = plaintext.read_plain_text(
-            stripped, region_or_default(config.capture.default_region)
-        )
+        draft = plaintext.read_plain_text(stripped, region)
     if draft is None:
         raise unrecognized()
     return draft
@@ -148,8 +148,9 @@ def _read_prefixed(text: str) -> Draft | None:
         return mecard.read_bizcard(body)
     if prefix == "MATMSG:":
         return mecard.read_matmsg(body)
-    if prefix == "MAILTO:":
+    # "Tel: +1 415 555 0132" followed by more text is a label in free text, not a URI.
+    if prefix == "MAILTO:" and mecard.is_mailto_uri(text):
         return mecard.read_mailto(text)
-    if prefix == "TEL:":
+    if prefix == "TEL:" and is_tel_uri(text):
         return mecard.read_tel(text)
     return None

@@ -6,6 +6,7 @@ and no field is guessed from the address, until a person looks it up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
@@ -16,6 +17,10 @@ from kiosk.contacts.escapes import unescape
 from kiosk.contacts.mecard import fields
 
 MAX_URL_LENGTH = 2048
+
+# A URI scheme (RFC 3986 section 3.1) and its colon, unless the colon starts a port
+# number, as in "card.example.com:8080/jane", which has no scheme.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
 
 
 def split_web_url(text: str) -> SplitResult | None:
@@ -52,8 +57,9 @@ def read_mebkm(body: str) -> Draft | None:
         if key != "URL":
             continue
         url = unescape(raw).strip()
-        if "://" not in url:
+        if _SCHEME.match(url) is None:
             url = "http://" + url
+        # A URL with any scheme but http(s) (javascript:, mailto:, ftp:) is no card.
         if split_web_url(url) is not None:
             return Draft(source_format="mebkm", profile_url=url, needs_lookup=True)
     return None

@@ -14,8 +14,9 @@ properties instead:
   bare 2.1 parameters (``TEL;WORK;VOICE``) count as TYPE values, and double-quoted
   parameter values may hold ``:`` and ``;``;
 - each property may carry its own ENCODING and CHARSET (UTF-8, Windows-1252, Shift_JIS
-  or any other character set Python's codecs module knows), and an unknown CHARSET
-  falls back to UTF-8, then Windows-1252;
+  or any other character set Python's codecs module knows), and an unknown CHARSET,
+  or an escape codec such as ``unicode-escape``, falls back to UTF-8, then
+  Windows-1252;
 - PHOTO, LOGO, SOUND and KEY are skipped whatever their encoding;
 - lines before BEGIN are ignored; END, or the end of the text, closes the card.
 """
@@ -37,12 +38,16 @@ MAX_PROPERTIES = 500
 MAX_PARAMETERS = 32
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters and lone surrogates a CHARSET decoder may produce.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _BINARY_PROPERTIES = frozenset({"PHOTO", "LOGO", "SOUND", "KEY"})
 _BARE_ENCODINGS = frozenset({"QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT"})
-# Codecs that are not character sets: they would turn escape sequences into characters.
+# Codecs that are not character sets: they would turn escape sequences into
+# characters. Compared by the canonical name codecs.lookup returns ("unicode-escape"),
+# so every spelling of a CHARSET parameter maps to the same entry.
 _UNSAFE_CODECS = frozenset(
-    {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined"}
+    codecs.lookup(name).name
+    for name in ("unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined")
 )
 _NO_PREFERENCE = 101
 
@@ -121,23 +126,61 @@ def _read_properties(text: str, raw_bytes: bool) -> list[Property]:
 
 
 def _unfold(lines: list[str]) -> list[str]:
-    logical: list[str] = []
+    logical: list[_LogicalLine] = []
     for line in lines:
-        if logical and _continues_quoted_printable(logical[-1]):
+        current = logical[-1] if logical else None
+        if current is not None and current.continues_quoted_printable():
             # Keep the soft break in the value: quopri removes it when decoding.
-            logical[-1] += "\r\n" + line
-        elif logical and line[:1] in (" ", "\t"):
-            logical[-1] += line[1:]
+            current.append("\r\n" + line)
+        elif current is not None and line[:1] in (" ", "\t"):
+            current.append(line[1:])
         else:
-            logical.append(line)
-    return logical
+            logical.append(_LogicalLine(line))
+    return [line.text() for line in logical]
 
 
-def _continues_quoted_printable(line: str) -> bool:
-    if not line.endswith("="):
-        return False
-    colon = _find_unquoted(line, ":")
-    return colon > 0 and "QUOTED-PRINTABLE" in line[:colon].upper()
+class _LogicalLine:
+    """A content line being unfolded, with its property head scanned only once.
+
+    Each appended fragment is scanned at most once for the colon that ends the name
+    and parameters, so unfolding costs time linear in the payload length however many
+    soft breaks or folds a value has.
+    """
+
+    def __init__(self, first: str) -> None:
+        self._parts: list[str] = []
+        self._head: list[str] = []
+        self._head_done = False
+        self._in_quotes = False
+        self._quoted_printable = False
+        self._ends_with_equals = False
+        self.append(first)
+
+    def append(self, fragment: str) -> None:
+        self._parts.append(fragment)
+        if fragment:
+            self._ends_with_equals = fragment.endswith("=")
+        if not self._head_done:
+            self._scan_head(fragment)
+
+    def continues_quoted_printable(self) -> bool:
+        """Does the value end in a quoted-printable soft break (``=``)?"""
+        return self._quoted_printable and self._ends_with_equals
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def _scan_head(self, fragment: str) -> None:
+        for index, char in enumerate(fragment):
+            if char == '"':
+                self._in_quotes = not self._in_quotes
+            elif char == ":" and not self._in_quotes:
+                self._head.append(fragment[:index])
+                self._head_done = True
+                head = "".join(self._head)
+                self._quoted_printable = "QUOTED-PRINTABLE" in head.upper()
+                return
+        self._head.append(fragment)
 
 
 def _find_unquoted(text: str, char: str) -> int:
@@ -166,6 +209,9 @@ def _parse_line(line: str, order: int) -> Property | None:
         if not sep:
             key, param_value = _bare_parameter(key)
         values = [v.strip().strip('"') for v in _split_unquoted(param_value, ",")]
+        if key == "TYPE":
+            # RFC 6350 writes a TYPE list in quotes too: TYPE="voice,home".
+            values = [v.strip() for value in values for v in value.split(",")]
         params.setdefault(key, []).extend(v for v in values if v)
     return Property(name, params, value, order)
 

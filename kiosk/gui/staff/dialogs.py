@@ -153,7 +153,7 @@ class CrmSettingsDialog(QDialog):
     """The CRM address and credentials, with a "Test connection" button.
 
     The test runs in a worker thread, so the window stays responsive while a
-    distant CRM takes its time to answer.
+    distant CRM responds slowly.
     """
 
     def __init__(

@@ -13,7 +13,7 @@ STATE_LABELS = {
     "needs_attention": "Needs attention",
 }
 
-# AcmeCRM field names as the operator knows them on the form.
+# Labels of the AcmeCRM fields as the lead form shows them.
 _FIELD_LABELS = {
     "acme_first_name": "First name",
     "acme_last_name": "Last name",
@@ -50,7 +50,7 @@ def plain_reason(state: str | None, last_error: str | None) -> str:
 
     Returns:
         An empty string for a synced or freshly queued lead, else one or two sentences
-        that say what went wrong and what happens next or what to do.
+        that explain what went wrong and what happens next or what to do.
     """
     error = (last_error or "").strip()
     if state in (None, "", "synced", "pending", "in_flight") and not error:

@@ -196,3 +196,60 @@ def test_mebkm_without_scheme_gets_http() -> None:
 
 def test_mebkm_without_url_rejected() -> None:
     assert rejection("MEBKM:TITLE:Nothing here;;") == "unrecognized_payload"
+
+
+def test_delimited_picks_delimiter_with_fields() -> None:
+    got = fields("Nakamura, Kenji;kenji@example.com;+1 212 555 0123")
+    assert got == {
+        "email": "kenji@example.com",
+        "phone": "+12125550123",
+        "source_format": "badge-delimited",
+    }
+
+
+def test_delimited_date_is_not_phone() -> None:
+    got = fields("A123,2024-05-01,jo@example.com")
+    assert got == {"email": "jo@example.com", "source_format": "badge-delimited"}
+
+
+@pytest.mark.parametrize("payload", ["1234-5678-9012;Jo Doe", "01/05/2024;Jo Doe"])
+def test_delimited_id_or_date_alone_rejected(payload: str) -> None:
+    assert rejection(payload) == "unrecognized_payload"
+
+
+def test_delimited_phone_keeps_extension() -> None:
+    got = fields("Jo;+1 415 555 0132 x12")
+    assert got == {
+        "phone": "+14155550132",
+        "phone_ext": "12",
+        "source_format": "badge-delimited",
+    }
+
+
+def test_delimited_several_lines_is_text() -> None:
+    got = fields("Jo Doe;Acme\njo@example.com")
+    assert got == {"email": "jo@example.com", "source_format": "plain-text"}
+
+
+def test_layout_badge_quoted_newline() -> None:
+    got = fields('A-1;"Jo\nX";Doe;jo@example.com;Acme;x', config(LAYOUT))
+    assert got == {
+        "badge_id": "A-1",
+        "first_name": "Jo X",
+        "last_name": "Doe",
+        "email": "jo@example.com",
+        "company": "Acme",
+        "source_format": "badge-delimited",
+    }
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "ftp://files.example.com/x", "data:text/html,x"]
+)
+def test_mebkm_non_web_scheme_rejected(url: str) -> None:
+    assert rejection(f"MEBKM:TITLE:x;URL:{url};;") == "unrecognized_payload"
+
+
+def test_mebkm_host_with_port_gets_http() -> None:
+    got = fields("MEBKM:URL:card.example.com:8080/jane;;")
+    assert got["profile_url"] == "http://card.example.com:8080/jane"

@@ -115,6 +115,11 @@ def test_duplicate_emails_merged() -> None:
         ("McDonald", "McDonald"),
         ("deVries", "deVries"),
         ("van", "Van"),
+        ("JJ", "JJ"),
+        ("jj", "JJ"),
+        ("J.R.", "J.R."),
+        ("st.john", "St.John"),
+        ("LY", "Ly"),
     ],
 )
 def test_fix_name_case(name: str, expected: str) -> None:
@@ -158,3 +163,11 @@ def test_dedup_key_is_casefolded_email() -> None:
 
     contact = parse("MECARD:N:Doe,Jane;EMAIL:Jane.Doe@Example.com;;")
     assert contact.dedup_key == "jane.doe@example.com"
+
+
+def test_upper_case_initials_kept() -> None:
+    got = fields(vcard("VERSION:3.0", "N:MCDONALD;RONALD;J.R.;;III"))
+    assert got["last_name"] == "McDonald"
+    assert got["first_name"] == "Ronald"
+    assert got["middle_name"] == "J.R."
+    assert fields(vcard("VERSION:3.0", "N:ABRAMS;JJ"))["first_name"] == "JJ"

@@ -100,3 +100,78 @@ def test_rejection_messages_name_no_data() -> None:
             parse(payload)
         assert "secret" not in caught.value.message
         assert caught.value.message.endswith(".")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "Tel: +1 415 555 0132\nEmail: jo@example.com\nJo Doe",
+        "TEL: +1 415 555 0132 Email: jo@example.com",
+    ],
+)
+def test_tel_label_in_text_is_plain_text(payload: str) -> None:
+    assert fields(payload) == {
+        "email": "jo@example.com",
+        "phone": "+14155550132",
+        "source_format": "plain-text",
+    }
+
+
+def test_tel_uri_with_spaces_still_tel() -> None:
+    got = fields("Tel: +1 415 555 0132")
+    assert got["phone"] == "+14155550132"
+    assert got["source_format"] == "tel"
+
+
+def test_tel_uri_phone_context_prefix() -> None:
+    got = fields("tel:555-0126;phone-context=+1-718")
+    assert got == {"phone": "+17185550126", "source_format": "tel"}
+
+
+def test_mailto_label_in_text_is_plain_text() -> None:
+    got = fields("Mailto: jo@example.com or call +1 415 555 0132")
+    assert got["email"] == "jo@example.com"
+    assert got["phone"] == "+14155550132"
+    assert got["source_format"] == "plain-text"
+
+
+def test_plain_text_comma_keeps_email() -> None:
+    got = fields("+1 415 555 0132, or email me at jo@example.com")
+    assert got == {
+        "email": "jo@example.com",
+        "phone": "+14155550132",
+        "source_format": "plain-text",
+    }
+
+
+def test_plain_text_labelled_email() -> None:
+    got = fields("Contact Jo Doe Email:jo@example.com")
+    assert got == {"email": "jo@example.com", "source_format": "plain-text"}
+
+
+def test_plain_text_keeps_extension() -> None:
+    got = fields("Call +1 415 555 0132 x12 after 5pm")
+    assert got["phone"] == "+14155550132"
+    assert got["phone_ext"] == "12"
+
+
+def test_bidi_override_removed_from_fields() -> None:
+    got = fields("MECARD:N:\u202eeoD,Jo\u2066;EMAIL:jo@example.com\u200f;;")
+    assert got["last_name"] == "eoD"
+    assert got["first_name"] == "Jo"
+    assert got["email"] == "jo@example.com"
+
+
+def test_zero_width_joiner_kept_in_name() -> None:
+    name = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert fields(f"MECARD:N:Doe,{name};;")["first_name"] == name
+
+
+def test_only_format_characters_rejected() -> None:
+    assert rejection("MECARD:N:\u202e,\u2066;;") == "unrecognized_payload"
+
+
+def test_line_separator_in_name_is_space() -> None:
+    got = fields("MECARD:N:Doe,Jo\u2028Ann;NOTE:a\u2029b;;")
+    assert got["first_name"] == "Jo Ann"
+    assert got["notes"] == "a\nb"

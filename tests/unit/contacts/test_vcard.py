@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from kiosk.contacts import parse
+import json
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+
+import kiosk.contacts
+from kiosk.contacts import MAX_PAYLOAD_BYTES, parse
 from tests.unit.contacts.helpers import fields, rejection, vcard
 
 
@@ -278,3 +287,126 @@ def test_vcard_markup_kept_literally() -> None:
     assert contact.last_name == "<b>Doe</b>"
     assert contact.first_name == "<Img src=x>"
     assert contact.company == '=HYPERLINK("x")'
+
+
+@pytest.mark.parametrize(
+    "charset",
+    ["unicode-escape", "unicode_escape", "UNICODE-ESCAPE", "raw-unicode-escape"],
+)
+def test_vcard_escape_codec_not_applied(charset: str) -> None:
+    payload = vcard(
+        "VERSION:2.1",
+        f"N;CHARSET={charset};ENCODING=QUOTED-PRINTABLE:\\ud800\\u202e;Jo",
+        "EMAIL:jo@example.com",
+    )
+    got = fields(payload)
+    assert got["last_name"] == "\\ud800\\u202e"
+    assert got["first_name"] == "Jo"
+    json.dumps(got, ensure_ascii=False).encode("utf-8")
+
+
+def test_vcard_decoded_bidi_override_removed() -> None:
+    payload = vcard(
+        "VERSION:2.1",
+        "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E2=80=AEeoD;Jo",
+    )
+    assert fields(payload)["last_name"] == "eoD"
+
+
+def test_vcard_quoted_type_list_fax() -> None:
+    payload = vcard(
+        "VERSION:4.0",
+        "FN:Jo Doe",
+        "TEL;TYPE=cell:+1 415 555 0199",
+        'TEL;TYPE="fax,work":+1 415 555 0100',
+    )
+    got = fields(payload)
+    assert got["fax"] == "+14155550100"
+    assert got["phone"] == "+14155550199"
+    assert "other_phones" not in got
+
+
+def test_vcard_quoted_type_list_pref() -> None:
+    payload = vcard(
+        "VERSION:4.0",
+        "FN:Jo Doe",
+        "EMAIL:a@example.com",
+        'EMAIL;TYPE="work,pref":b@example.com',
+    )
+    got = fields(payload)
+    assert got["email"] == "b@example.com"
+    assert got["other_emails"] == ["a@example.com"]
+
+
+def test_vcard_tel_uri_phone_context() -> None:
+    payload = vcard(
+        "VERSION:4.0",
+        "FN:Jo Doe",
+        "TEL;VALUE=uri:tel:555-0126;phone-context=+1-718",
+    )
+    got = fields(payload)
+    assert got["phone"] == "+17185550126"
+    assert "warnings" not in got
+
+
+@pytest.mark.parametrize(
+    "full_name", ["Jane Doe (Acme Corp)", "Jane Doe (she/her)", "Jane (1) Doe"]
+)
+def test_vcard_fn_parentheses_not_nickname(full_name: str) -> None:
+    got = fields(vcard("VERSION:3.0", f"FN:{full_name}"))
+    assert got["first_name"] == "Jane"
+    assert got["last_name"] == "Doe"
+    assert "nickname" not in got
+    assert "middle_name" not in got
+
+
+def test_vcard_fn_quoted_nickname_kept() -> None:
+    got = fields(vcard("VERSION:3.0", 'FN:Robert "Bob" Smith'))
+    assert got["nickname"] == "Bob"
+    assert got["first_name"] == "Robert"
+
+
+def test_vcard_fn_only_parentheses_rejected() -> None:
+    assert rejection(vcard("VERSION:3.0", "FN:(1)")) == "unrecognized_payload"
+
+
+def _quoted_printable_flood(head_length: int) -> str:
+    """A NOTE with a long parameter list and one soft break per remaining line."""
+    head = "NOTE;ENCODING=QUOTED-PRINTABLE;X-A=" + "a" * head_length + ":="
+    return "BEGIN:VCARD\nEMAIL:jo@example.com\n" + head + "\n=" * (head_length // 2)
+
+
+def _lines_run_in_contacts(payload: str) -> int:
+    """Count the Python lines of kiosk.contacts that run while parsing a payload.
+
+    A deterministic measure of work, unlike a timing on a shared machine.
+    """
+    package = str(Path(kiosk.contacts.__file__).parent)
+    count = 0
+
+    def tracer(frame: FrameType, event: str, arg: object) -> Any:
+        nonlocal count
+        if not frame.f_code.co_filename.startswith(package):
+            return None
+        if event == "line":
+            count += 1
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        parse(payload)
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def test_vcard_soft_breaks_cost_linear_work() -> None:
+    small = _quoted_printable_flood(1000)
+    large = _quoted_printable_flood(4000)
+    assert len(large.encode()) <= MAX_PAYLOAD_BYTES
+    small_lines = _lines_run_in_contacts(small)
+    large_lines = _lines_run_in_contacts(large)
+    # Four times the input: about four times the work when linear, 16 when quadratic.
+    assert large_lines < 6 * small_lines
+    assert large_lines < 20 * len(large)
