@@ -121,6 +121,24 @@ def _worst_cases() -> list[str | bytes]:
         '"' * limit,
         "https://example.com/?" + "a=1&" * (limit // 4),
         "tel:" + "1;" * (limit // 2),
+        # A long parameter list, then one quoted-printable soft break a line.
+        "BEGIN:VCARD\nNOTE;ENCODING=QUOTED-PRINTABLE;X-A="
+        + "a" * (limit // 2)
+        + ":="
+        + "\n=" * (limit // 4),
+        "BEGIN:VCARD\nEMAIL:jo@example.com\nNOTE;QUOTED-PRINTABLE;X-A="
+        + "a" * (limit // 2)
+        + ":="
+        + "\n=" * (limit // 4 - 16),
+        head + 'N;X="' + "\r\n =" * (limit // 4),
+        "Tel: +1 415 555 0132 " * (limit // 21),
+        "call +1 415 555 0132, or email jo@example.com; " * (limit // 48),
+        "Email:jo@example.com " * (limit // 21),
+        "\u202eeoD " * (limit // 15),
+        head + "FN:" + "Jo (x) " * (limit // 7),
+        '"a\n' * (limit // 3),
+        "2024-05-01," * (limit // 11),
+        "(415) 555-0132 x12;" * (limit // 19),
     ]
 
 

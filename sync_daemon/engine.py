@@ -125,6 +125,7 @@ class SyncEngine:
         self._stop = threading.Event()
         self._reachable: bool | None = None
         self._failures = 0
+        self._probe_failures = 0
         self._resume_at = 0.0
         self._last_attempt = 0.0
         self._last_success_at: datetime | None = None
@@ -406,12 +407,24 @@ class SyncEngine:
             self._last_success_at = utcnow()
 
     def _note_failure(
-        self, reason: str, *, unreachable: bool, at_least_s: float | None = None
+        self,
+        reason: str,
+        *,
+        unreachable: bool,
+        at_least_s: float | None = None,
+        probe: bool = False,
     ) -> None:
+        # Failed health probes and failed sends back off on separate counts, so a
+        # long outage does not leave a long backoff behind once the CRM is back.
         with self._lock:
-            self._failures += 1
+            if probe:
+                self._probe_failures += 1
+                failures = self._probe_failures
+            else:
+                self._failures += 1
+                failures = self._failures
             delay = full_jitter(
-                self._failures,
+                failures,
                 self.settings.backoff_base_s,
                 self.settings.backoff_cap_s,
                 self._rng,
@@ -421,14 +434,13 @@ class SyncEngine:
             if unreachable:
                 self._reachable = False
             self._last_error = reason
-            failures = self._failures
-        # One WARNING a streak (and every 20th failure), the rest at DEBUG.
-        level = (
-            logging.WARNING if failures == 1 or failures % 20 == 0 else logging.DEBUG
-        )
+        # One WARNING a streak of failed sends and every 20th failure, else DEBUG.
+        first = failures == 1 and not probe
+        level = logging.WARNING if first or failures % 20 == 0 else logging.DEBUG
         logger.log(
             level,
-            "Sync failed (%s), failure %d in a row; next try in %.1f s",
+            "Sync %s failed (%s), failure %d in a row; next try in %.1f s",
+            "health check" if probe else "request",
             reason,
             failures,
             delay,
@@ -440,12 +452,13 @@ class SyncEngine:
             self._limited(self.connector.health)
         except TransientError as exc:
             self._note_failure(
-                exc.reason, unreachable=True, at_least_s=exc.retry_after_s
+                exc.reason, unreachable=True, at_least_s=exc.retry_after_s, probe=True
             )
             return False
         with self._lock:
             recovered = self._reachable is False
             self._reachable = True
+            self._probe_failures = 0
         if recovered:
             # Rows that failed only because the CRM was unreachable need not wait out
             # their own backoff now that it responds again.

@@ -3,6 +3,9 @@
 Exit status: 0 with the contact's JSON on stdout; 3 when the payload is not a contact,
 with ``{"error": CODE, "message": TEXT}`` on stdout; 1 when the configuration file is
 missing or invalid, with the reason on stderr (nothing on stdout).
+
+A payload argument that starts with ``-`` needs ``--`` before it, or argparse reads it
+as an option; stdin takes any payload unchanged.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         default="-",
         metavar="PAYLOAD",
-        help="the payload text, or - to read bytes from stdin (default)",
+        help="the payload text, or - to read bytes from stdin (default); put -- "
+        "before a payload that starts with '-', as in: kiosk parse -- -A5521",
     )
 
 

@@ -165,22 +165,20 @@ def _is_kept(char: str) -> bool:
 
 
 def _cleaned(draft: Draft) -> Draft:
-    texts = {
-        name: clean_text(value, multiline=name == "notes")
-        for name, value in vars(draft).items()
-        if isinstance(value, str) and name != "source_format"
-    }
     address = draft.address
     if address is not None:
         address = Address(*(clean_text(part) for part in astuple(address)))
-    return replace(
+    cleaned = replace(
         draft,
-        **texts,
         emails=[clean_text(email) for email in draft.emails],
         phones=[(clean_text(num), clean_text(ext)) for num, ext in draft.phones],
         department=[clean_text(unit) for unit in draft.department],
         address=address,
     )
+    for name, value in vars(draft).items():
+        if isinstance(value, str) and name != "source_format":
+            setattr(cleaned, name, clean_text(value, multiline=name == "notes"))
+    return cleaned
 
 
 def _names(draft: Draft) -> dict[str, str]:

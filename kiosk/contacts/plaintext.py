@@ -33,9 +33,7 @@ def read_plain_text(text: str, region: str) -> Draft | None:
 def find_emails(text: str) -> list[str]:
     """Return the valid email addresses in free text, in text order."""
     candidates = [
-        token.rstrip(_TRAILING)
-        for token in _EMAIL_BOUNDARY.split(text)
-        if "@" in token
+        token.rstrip(_TRAILING) for token in _EMAIL_BOUNDARY.split(text) if "@" in token
     ]
     emails = []
     for candidate in candidates[:MAX_EMAIL_CANDIDATES]:

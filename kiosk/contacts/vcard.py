@@ -47,7 +47,13 @@ _BARE_ENCODINGS = frozenset({"QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT"})
 # so every spelling of a CHARSET parameter maps to the same entry.
 _UNSAFE_CODECS = frozenset(
     codecs.lookup(name).name
-    for name in ("unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined")
+    for name in (
+        "unicode_escape",
+        "raw_unicode_escape",
+        "idna",
+        "punycode",
+        "undefined",
+    )
 )
 _NO_PREFERENCE = 101
 

@@ -283,8 +283,8 @@ class BurstDialog(QDialog):
         )
         for error in self.burst_result.errors[:20]:
             self.log_view.appendPlainText(f"error: {error}")
-        scroll_bar = self.log_view.verticalScrollBar()
-        scroll_bar.setValue(scroll_bar.maximum())
+        # The text layout updates lazily, so scroll once the event loop has run it.
+        QTimer.singleShot(0, self._scroll_log_to_end)
         logger.info(
             "burst finished: %d saved, %d synced, GUI stall max %.1f ms",
             self.burst_result.saved,
@@ -292,6 +292,11 @@ class BurstDialog(QDialog):
             stall,
         )
         self.burst_finished.emit(self.burst_result)
+
+    @Slot()
+    def _scroll_log_to_end(self) -> None:
+        scroll_bar = self.log_view.verticalScrollBar()
+        scroll_bar.setValue(scroll_bar.maximum())
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

@@ -100,6 +100,8 @@ class _ThreadedWorker(QObject):
             )
         finally:
             self.finished.emit()
+            # The loop is all this thread does, so its event loop ends with it.
+            self._thread.quit()
 
     def _run(self) -> None:
         """Run until the stop flag is set; subclasses with a loop override this."""

@@ -220,7 +220,7 @@ class AcmeConnector:
         except requests.Timeout as exc:
             self._notify(path, 0, started, ok=False, reason="timeout", items=items)
             raise TransientError(
-                f"AcmeCRM did not answer within {self.timeout_s:g} s ({_name(exc)})"
+                f"AcmeCRM did not respond within {self.timeout_s:g} s ({_name(exc)})"
             ) from None
         except requests.RequestException as exc:
             self._notify(path, 0, started, ok=False, reason=_name(exc), items=items)

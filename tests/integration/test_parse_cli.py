@@ -141,3 +141,34 @@ def test_missing_config_exit_1(isolated_env: dict[str, str], tmp_path: Path) -> 
     assert result.returncode == 1
     assert result.stdout == b""
     assert b"not found" in result.stderr
+
+
+def test_escape_charset_exit_0(isolated_env: dict[str, str]) -> None:
+    payload = (
+        "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+        "N;CHARSET=unicode-escape;ENCODING=QUOTED-PRINTABLE:\\ud800;Jo\r\n"
+        "EMAIL:jo@example.com\r\nEND:VCARD\r\n"
+    )
+    result = run_parse(isolated_env, "-", stdin=payload.encode("utf-8"))
+    assert result.returncode == 0, result.stderr.decode()
+    data = stdout_json(result)
+    assert data["last_name"] == "\\ud800"
+    assert data["email"] == "jo@example.com"
+    assert result.stderr == b""
+
+
+def test_payload_after_double_dash(isolated_env: dict[str, str]) -> None:
+    result = run_parse(isolated_env, "--", "-A5521 jo@example.com")
+    assert result.returncode == 0, result.stderr.decode()
+    assert stdout_json(result)["email"] == "jo@example.com"
+
+
+def test_tel_label_text_keeps_email(isolated_env: dict[str, str]) -> None:
+    payload = "Tel: +1 415 555 0132\nEmail: jo@example.com\nJo Doe"
+    result = run_parse(isolated_env, payload)
+    assert result.returncode == 0, result.stderr.decode()
+    assert stdout_json(result) == {
+        "email": "jo@example.com",
+        "phone": "+14155550132",
+        "source_format": "plain-text",
+    }

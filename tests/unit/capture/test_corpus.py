@@ -55,7 +55,9 @@ def test_chain_reads_at_least_zxing(name: str) -> None:
 
 @pytest.mark.parametrize("name", FALSE_POSITIVE_SETS)
 def test_chain_finds_nothing_in_false_positive_sets(name: str) -> None:
-    chain = DecoderChain()
+    # Images without a code use the whole still budget; 0.5 s keeps the test short
+    # while every stage still runs. benchmarks/decode.py runs the full 2 s.
+    chain = DecoderChain(still_budget_s=0.5)
     found = {}
     for path in _images(name):
         image = read_image(path)

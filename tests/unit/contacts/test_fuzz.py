@@ -26,12 +26,18 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-# Characters that matter to the readers: separators, escapes, quotes, line ends.
-_SYNTAX = st.sampled_from(list(';:,\\"=\r\n\t .@+-()<>{}[]&?%/'))
-_NOISE = st.text(
-    alphabet=st.one_of(_SYNTAX, st.characters(codec="utf-8"), st.sampled_from("ab01")),
+# Characters that matter to the readers: separators, escapes, quotes, line ends,
+# and escape sequences or bidi overrides that must not reach a field as characters.
+_SYNTAX = st.sampled_from(list(';:,\\"=\r\n\t .@+-()<>{}[]&?%/\u202e'))
+_SEQUENCES = st.sampled_from(["\\ud800", "\\u202e", "=E2=80=AE", "=ED=A0=80"])
+_NOISE = st.lists(
+    st.one_of(
+        _SYNTAX, _SEQUENCES, st.characters(codec="utf-8"), st.sampled_from("ab01")
+    ),
     max_size=60,
-)
+).map("".join)
+# Bidi controls the parser removes from every field.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066")
 _VCARD_NAMES = st.sampled_from(
     ["N", "FN", "TEL", "EMAIL", "ORG", "TITLE", "ADR", "URL", "NOTE", "NICKNAME",
      "PHOTO", "BEGIN", "END", "VERSION", "item1.EMAIL", "X-SOCIALPROFILE", "AGENT",
@@ -40,6 +46,8 @@ _VCARD_NAMES = st.sampled_from(
 _VCARD_PARAMS = st.sampled_from(
     ["", ";TYPE=PREF", ";PREF=1", ";WORK;VOICE", ";ENCODING=QUOTED-PRINTABLE",
      ";CHARSET=SHIFT_JIS;QUOTED-PRINTABLE", ";CHARSET=unicode_escape",
+     ";CHARSET=unicode-escape;QUOTED-PRINTABLE", ";CHARSET=UTF-8;QUOTED-PRINTABLE",
+     ';TYPE="fax,work"',
      ";CHARSET=base64", ';X-LABEL="a:b;c"', ";TYPE=FAX", ";VALUE=uri", ';"', ";="]
 )  # fmt: skip
 _PREFIXES = st.sampled_from(
@@ -60,7 +68,10 @@ def _check(payload: str | bytes) -> None:
         assert rejection.message
         return
     assert isinstance(contact, Contact)
-    json.dumps(contact.to_json_dict(), ensure_ascii=False)
+    text = json.dumps(contact.to_json_dict(), ensure_ascii=False)
+    # Strict UTF-8, as `kiosk parse` writes it: a lone surrogate raises here.
+    text.encode("utf-8")
+    assert not _BIDI_CONTROLS.intersection(text)
 
 
 @st.composite

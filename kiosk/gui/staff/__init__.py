@@ -1,0 +1,1 @@
+"""The staff panel shown behind the PIN: sync status, lead list, actions."""
