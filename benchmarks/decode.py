@@ -7,9 +7,10 @@ distortion: rotation, blur, motion blur, glare, perspective tilt, JPEG artefacts
 light, noise, inverted or mirrored. The corpus sets are the real photos of the
 zxing-samples corpus when it is present, false-positive sets included.
 
-Per decoder and per set it prints: images, found (any code returned), read (a code with
-exactly the expected text), wrong (codes returned but none with the expected text),
-false positives (any code on an image without one), and median and p95 time per image.
+Per decoder and per set it prints these columns. ``found``: images where any code was
+returned. ``read``: images where a code has exactly the expected text. ``wrong``: codes
+returned but none with the expected text. ``fp``: false positives, any code on an image
+without one. Then the median and p95 time per image.
 The chain's first pass and its fallbacks are timed separately. ``chain`` is the still
 mode of ``kiosk decode``; ``chain-live`` is one live frame; ``chain-live-60f`` holds the
 image in view for up to 60 live frames (its times are per frame).

@@ -82,6 +82,8 @@ class CaptureLoop:
         chain: the decoder chain; used only by this loop's decoding thread.
         debouncer: decides which codes are new.
         on_frame: called with every frame shown and the codes last outlined in it.
+            It must not draw on ``frame.image`` in place, because the decoding
+            thread may still be reading that array: copy it first.
         on_accept: called once for each newly accepted code.
         on_status: called with camera messages, e.g. :data:`STATUS_DISCONNECTED`.
         mirror: flip the frames passed to ``on_frame`` left to right (a camera facing

@@ -40,8 +40,8 @@ def qr_modules(text: str | bytes, *, error_correction: int = ERROR_CORRECT_M) ->
 def qr_image(text: str | bytes, code_px: int) -> Image:
     """Return a grey QR image about ``code_px`` pixels wide, quiet zone included.
 
-    The width is rounded down to a whole number of pixels a module so the modules stay
-    sharp; it is never less than one pixel a module.
+    The width is rounded down to a whole number of pixels a module, so the modules
+    stay sharp. A module is never less than one pixel.
     """
     modules = qr_modules(text)
     scale = max(1, code_px // modules.shape[0])
@@ -84,7 +84,7 @@ def render_badge_frame_with_box(
     code_px: int = 360,
     seed: int = 0,
 ) -> tuple[Image, tuple[int, int, int, int]]:
-    """Render a frame as :func:`render_badge_frame` does and say where the code is.
+    """Render a frame as :func:`render_badge_frame` does, and the code's position.
 
     Returns:
         The frame and the code's box ``(left, top, width, height)`` in pixels, quiet

@@ -99,7 +99,7 @@ class FolderSource:
         )
         if not self.paths:
             raise CameraError(
-                f"Folder {folder} holds no images "
+                f"Folder {folder} contains no images "
                 f"({', '.join(sorted(IMAGE_SUFFIXES))}). Add images or choose another "
                 "camera."
             )
@@ -121,7 +121,8 @@ class FolderSource:
                 self._position += 1
         if self._current is None:
             return None
-        frame = self._pacer.next_frame(self._current)
+        # A copy per frame, so a consumer drawing on one frame cannot alter the next.
+        frame = self._pacer.next_frame(self._current.copy())
         self._shown += 1
         if self._shown >= self.hold_frames:
             self._shown = 0
@@ -346,7 +347,7 @@ def _accepted() -> str:
 def default_source(settings: CaptureSettings) -> FrameSource:
     """Open webcam 0 if there is one, else the demo badges.
 
-    The source's ``description`` says which, for the screen.
+    The source's ``description`` names which one it is, for the screen.
     """
     if sys.platform.startswith("linux") and not Path("/dev/video0").exists():
         log.info("No webcam at /dev/video0; showing demo badges")

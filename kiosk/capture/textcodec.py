@@ -1,10 +1,10 @@
 """Turn a QR payload's raw bytes into text, by the rules ZXing applies.
 
-zxing-cpp decodes text itself. The other decoders (zbar in binary mode, OpenCV) hand
-back bytes, which are decoded here: the ECI character set when the code names one,
-else UTF-8 when the bytes are valid UTF-8, else the Shift_JIS or ISO-8859-1 guess that
-ZXing's ``StringUtils.guessEncoding`` makes. zbar's own encoding guess is never used
-because it returns Big5 mojibake for UTF-8 vCards.
+zxing-cpp decodes text itself. The other decoders (zbar in binary mode, OpenCV) return
+bytes, which are decoded here. The rules, in order: the ECI character set when the code
+declares one, UTF-8 when the bytes are valid UTF-8, else the Shift_JIS or ISO-8859-1
+guess that ZXing's ``StringUtils.guessEncoding`` makes. zbar's own encoding guess is
+never used because it returns Big5 mojibake for UTF-8 vCards.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def decode_payload(raw: bytes, eci: int | None = None) -> DecodedText:
 
     Returns:
         The text and the encoding used; when no rule fits, ``text`` is empty and
-        ``error`` says why, so the caller never shows garbled text.
+        ``error`` gives the reason, so the caller never shows garbled text.
     """
     if eci is not None:
         return _decode_eci(raw, eci)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kiosk.config import Config
 
 log = logging.getLogger(__name__)
+_warned_no_parser: list[bool] = []  # non-empty once the missing parser was logged
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,9 +125,11 @@ def _parse_contact(
     try:
         from kiosk.contacts import PayloadRejected, parse
     except ImportError as exc:
-        log.warning(
-            "Contact parsing is not available (%s); printing payloads only", exc
-        )
+        if not _warned_no_parser:
+            _warned_no_parser.append(True)
+            log.warning(
+                "Contact parsing is not available (%s); printing payloads only", exc
+            )
         return None, None
     try:
         contact = parse(payload, config)

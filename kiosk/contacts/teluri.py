@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-# The number part of a tel: URI as booths meet it: digits with visual separators
-# (RFC 3966 allows "-", "." and parentheses; spaces are common in the wild), an
-# optional leading "+", and the "*", "#" and pause characters of a local number.
+# The number part of a tel: URI: an optional leading "+", digits, the "*", "#" and
+# pause characters of a local number, and visual separators. RFC 3966 allows "-",
+# "." and parentheses as separators, and generators often write spaces too.
 _NUMBER = re.compile(r"\+?[\d*#(][\d*#pw ().-]*", re.IGNORECASE)
 
 

@@ -14,7 +14,7 @@ properties instead:
   bare 2.1 parameters (``TEL;WORK;VOICE``) count as TYPE values, and double-quoted
   parameter values may hold ``:`` and ``;``;
 - each property may carry its own ENCODING and CHARSET (UTF-8, Windows-1252, Shift_JIS
-  or any other character set Python's codecs module knows), and an unknown CHARSET,
+  or any other character set Python's codecs module provides), and an unknown CHARSET,
   or an escape codec such as ``unicode-escape``, falls back to UTF-8, then
   Windows-1252;
 - PHOTO, LOGO, SOUND and KEY are skipped whatever their encoding;

@@ -76,7 +76,7 @@ def test_folder_frames_carry_media_time(tmp_path: Path) -> None:
 
 def test_empty_folder_rejected(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(CameraError, match="holds no images"):
+    with pytest.raises(CameraError, match="contains no images"):
         open_source(str(tmp_path), SETTINGS)
 
 
