@@ -1,9 +1,10 @@
 """Command line of the kiosk: the window by default, plus headless subcommands.
 
 Each subcommand lives in ``kiosk.commands.<name>`` with two functions,
-``add_arguments(parser)`` and ``run(args) -> int``, and is imported only when it runs, so
-``kiosk parse`` never loads Qt or OpenCV. The window itself (no subcommand) is in
-``kiosk.commands.window``, which imports ``kiosk.gui``.
+``add_arguments(parser)`` and ``run(args) -> int``. Building the parser imports every
+command module, so those modules import heavy packages (Qt, OpenCV, SQLAlchemy) inside
+``run`` only, and ``kiosk parse`` never loads Qt or OpenCV. The window itself (no
+subcommand) is in ``kiosk.commands.window``, which imports ``kiosk.gui`` when it runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from kiosk.errors import KioskError
 
@@ -30,9 +32,24 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _KioskArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors never repeat a stray argument.
+
+    A payload passed to ``kiosk parse`` that starts with ``-`` looks like an unknown
+    option to argparse, whose message would echo the visitor's data to stderr.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            message = (
+                "unrecognized arguments; put -- before a payload that starts with '-'"
+            )
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``kiosk`` parser with the window's options and every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _KioskArgumentParser(
         prog="kiosk",
         description="Lead-capture kiosk: scan a visitor's QR code, save the lead, "
         "sync it to the CRM.",

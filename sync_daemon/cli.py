@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from urllib.parse import urlsplit
 
 from sync_daemon.connectors.acme import AcmeConnector, InsecureUrlError
 from sync_daemon.db import create_db_engine
@@ -123,7 +124,13 @@ def _build_engine(args: argparse.Namespace) -> SyncEngine:
     )
     database = create_db_engine(args.db or default_db_url())
     migrate(database)
-    logger.info("Syncing %s to %s", database.url.render_as_string(), connector.base_url)
+    crm = urlsplit(connector.base_url)
+    logger.info(
+        "Syncing %s to %s://%s",
+        database.url.render_as_string(hide_password=True),
+        crm.scheme,
+        crm.hostname if crm.port is None else f"{crm.hostname}:{crm.port}",
+    )
     return SyncEngine(database, connector, load_mapping("acme"), config.sync)
 
 

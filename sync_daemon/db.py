@@ -58,7 +58,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; for SQLite, with the pragmas and locking above.
 
     A new SQLite file is created with mode 0600 (its parent folder too, if missing),
-    because it holds visitors' contact details.
+    because it contains visitors' contact details.
 
     Args:
         url: a SQLAlchemy URL such as ``sqlite:////var/lib/kiosk/leads.sqlite3``.

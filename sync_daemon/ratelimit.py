@@ -94,7 +94,7 @@ class RateLimiter:
 def parse_retry_after(
     value: str | None, *, now: datetime | None = None
 ) -> float | None:
-    """Return the seconds a ``Retry-After`` header asks for, or None when absent or bad.
+    """Return the seconds a ``Retry-After`` header requests, or None when absent or bad.
 
     Accepts both forms of RFC 9110: whole seconds and an HTTP date.
     """

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_MS = 15_000
 STATUS_POLL_S = 1.0
 METRIC_SCAN_TO_FORM = "scan_to_form"
+# Rejection code of a scan whose parsing raised an unexpected error.
+PARSE_FAILED = "parse_failed"
 
 _running: set[QThread] = set()
 
@@ -377,6 +379,7 @@ class StoreWorker(QObject):
     _scan_requested = Signal(object)
     _save_requested = Signal(object)
     _metric_requested = Signal(str, float)
+    _stop_requested = Signal()
 
     def __init__(self, runtime: Any) -> None:
         super().__init__()
@@ -388,6 +391,7 @@ class StoreWorker(QObject):
         self._scan_requested.connect(self._handle_scan)
         self._save_requested.connect(self._handle_save)
         self._metric_requested.connect(self._handle_metric)
+        self._stop_requested.connect(self._quit_loop)
 
     def start(self) -> None:
         """Start the worker's thread and its event loop."""
@@ -395,8 +399,13 @@ class StoreWorker(QObject):
         self._thread.start()
 
     def stop(self, timeout_ms: int = STOP_TIMEOUT_MS) -> bool:
-        """End the event loop after the request in progress and wait for the thread."""
-        self._thread.quit()
+        """End the event loop once the requests already submitted are done, and wait.
+
+        The quit request is queued behind them, so a save submitted just before the
+        window closes still reaches the database.
+        """
+        if self._thread.isRunning():
+            self._stop_requested.emit()
         stopped = bool(self._thread.wait(timeout_ms))
         if stopped:
             _running.discard(self._thread)
@@ -423,6 +432,15 @@ class StoreWorker(QObject):
         except PayloadRejected as exc:
             log.info("Scanned code is not a contact: %s", exc.code)
             self.scan_ready.emit(ScanResult(accepted, None, exc))
+            return
+        except Exception:
+            # A parser bug must not leave the window waiting for this result.
+            log.exception("Parsing a scanned code failed")
+            failure = PayloadRejected(
+                PARSE_FAILED,
+                "This code could not be read. Enter the details by hand.",
+            )
+            self.scan_ready.emit(ScanResult(accepted, None, failure))
             return
         fields = self._pipeline.fields_for(contact)
         result = ScanResult(accepted, contact, None, fields)
@@ -486,6 +504,10 @@ class StoreWorker(QObject):
             email=email_key(str(fields.get("email", ""))),
             badge_id=str(fields.get("badge_id", "")),
         )
+
+    @Slot()
+    def _quit_loop(self) -> None:
+        self._thread.quit()
 
     @Slot(str, float)
     def _handle_metric(self, kind: str, value_ms: float) -> None:

@@ -137,7 +137,7 @@ class AcmeConnector:
         token = data.get("token")
         expires_in = data.get("expires_in")
         if not isinstance(token, str) or not isinstance(expires_in, int | float):
-            raise TransientError("AcmeCRM sent an auth answer without a token")
+            raise TransientError("AcmeCRM sent an auth response without a token")
         return TokenGrant(token=token, expires_in=float(expires_in))
 
     def health(self) -> None:
@@ -336,8 +336,8 @@ def describe_errors(data: dict[str, Any], status: int) -> str:
 def _bulk_results(data: dict[str, Any], count: int) -> list[ItemResult]:
     raw = data.get("results")
     if not isinstance(raw, list):
-        raise TransientError("AcmeCRM sent a bulk answer without results")
-    results = [ItemResult(status=0, message="missing from the CRM's answer")] * count
+        raise TransientError("AcmeCRM sent a bulk response without results")
+    results = [ItemResult(status=0, message="missing from the CRM's response")] * count
     for position, item in enumerate(raw):
         if not isinstance(item, dict):
             continue

@@ -1,4 +1,4 @@
-"""What a CRM connector returns and raises, independent of the CRM."""
+"""Results, metrics and errors of a CRM connector, independent of the CRM."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class TransientError(SyncError):
     Attributes:
         status: the HTTP status, or 0 when no response arrived.
         retry_after_s: the CRM's ``Retry-After`` in seconds, when it sent one.
-        unreachable: True when the CRM did not answer at all or said it is down (503).
+        unreachable: True when the CRM did not respond at all or responded 503
+            (service unavailable).
     """
 
     def __init__(
@@ -58,7 +59,7 @@ class RequestRejected(SyncError):
 
 @dataclass(frozen=True)
 class ItemResult:
-    """The CRM's answer for one contact.
+    """The CRM's result for one contact.
 
     Attributes:
         status: 200 updated, 201 created, or an error status such as 422.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QLabel
 
@@ -59,6 +60,26 @@ def test_code_without_contact_keeps_scanning(open_kiosk: OpenKiosk, qtbot: Any) 
 
     assert window.page == SCANNER
     assert window.runtime.store.count_leads() == 0
+
+
+@pytest.mark.expected_log("kiosk.gui.workers")
+def test_parser_error_keeps_kiosk_scanning(
+    open_kiosk: OpenKiosk, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_parse(payload: Any, config: Any = None) -> Any:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr("kiosk.contacts.parse", broken_parse)
+    window = open_kiosk([vcard("Gil", "Reis", "gil@example.com")])
+
+    qtbot.waitUntil(
+        lambda: "could not be read" in window.status_label.text(),
+        timeout=SCAN_TIMEOUT_MS,
+    )
+
+    assert window.page == SCANNER
+    window.start_manual_entry()
+    assert window.page == FORM
 
 
 def test_preview_shows_camera_frames(open_kiosk: OpenKiosk, qtbot: Any) -> None:
@@ -197,3 +218,16 @@ def test_every_label_is_plain_text(open_kiosk: OpenKiosk) -> None:
 
 def _is_plain(label: QLabel) -> bool:
     return label.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_save_submitted_before_shutdown_is_kept(
+    open_kiosk: OpenKiosk, qtbot: Any
+) -> None:
+    window = open_kiosk()
+    window.start_manual_entry()
+    qtbot.keyClicks(window.form.edits["email"], "hana@example.com")
+
+    window.form.request_save()
+    window.shutdown()
+
+    assert window.runtime.store.count_leads() == 1

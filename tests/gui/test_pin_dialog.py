@@ -93,7 +93,7 @@ def test_leaving_needs_the_pin(
     _type_pin(qtbot, dialog, "1111")
     assert dialog.message_label.text() == "Wrong PIN."
     assert window.isVisible()
-    assert window.capture_worker.is_running() or not window.source.ended
+    assert window.sync_worker.is_running()
 
     _type_pin(qtbot, dialog, "4711")
 

@@ -273,3 +273,22 @@ def test_api_key_required_and_sent(tmp_path: Path, database: Engine) -> None:
         assert stats.synced == 1
     finally:
         server.stop()
+
+
+@pytest.mark.expected_log("sync_daemon")
+def test_rejected_bulk_isolates_bad_lead(crm: RunningServer, database: Engine) -> None:
+    add_leads(database, 3)
+    oversized = str(uuid.uuid4())
+    with database.begin() as connection:
+        # Larger than the server's 5 MB body limit, so the whole bulk request is
+        # rejected with 413 and the engine falls back to one request a lead.
+        enqueue(connection, oversized, 1, {**snapshot(9), "notes": "x" * 6_000_000})
+    engine = make_engine(database, crm.url)
+    report = engine.run_once()
+    engine.connector.close()
+    assert report.synced == 3
+    assert report.needs_attention == 1
+    state = engine.outbox.latest_state_by_lead([oversized])[oversized]
+    assert state.state == "needs_attention"
+    assert "HTTP 413" in state.last_error
+    assert crm.stats()["created"] == 3
