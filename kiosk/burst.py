@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kiosk.pipeline import CREATED, UPDATED, LeadPipeline
+from kiosk.pipeline import CREATED, LeadPipeline
 
 if TYPE_CHECKING:
     from kiosk.capture.types import Image
@@ -316,6 +316,7 @@ def run_burst(
             max_workers=workers, thread_name_prefix="burst"
         ) as pool:
             list(pool.map(process, range(len(prepared.frames))))
+    _check_saved_leads(runtime, tally)
     seconds_saved = _seconds_to_all_saved(tally)
     seconds_synced = _await_sync(runtime, tally, sync_timeout_s, on_progress)
     for value in tally.save_ms:
@@ -359,15 +360,20 @@ def _decode_and_save(
         from kiosk.capture.decoders import DecoderChain
 
         chain = chains.chain = DecoderChain()
-    codes = chain.decode_live(image)
+    # A live camera would get more frames of a code it missed, but each burst
+    # visitor has one frame, so a miss gets the whole decoder chain before it counts.
+    codes = chain.decode_live(image) or chain.decode_still(image)
     if not codes:
         return _error(tally, f"frame {index}: no QR code decoded")
     with tally.lock:
         tally.decoded += 1
     outcome = pipeline.handle_code(codes[0])
-    if outcome.status not in (CREATED, UPDATED):
+    if outcome.status != CREATED:
+        # Every burst visitor is distinct, so a scan merged into an existing lead
+        # ("updated" or "unchanged") means two visitors became one lead.
         detail = outcome.reject_code or outcome.status
-        return _error(tally, f"frame {index}: not saved ({detail})")
+        lead = f", lead {outcome.lead_id}" if outcome.lead_id else ""
+        return _error(tally, f"frame {index}: not saved as a new lead ({detail}{lead})")
     done = time.perf_counter()
     with tally.lock:
         tally.saved += 1
@@ -383,6 +389,23 @@ def _error(tally: _Tally, message: str) -> tuple[str, bool]:
     with tally.lock:
         tally.errors.append(message)
     return message, True
+
+
+def _check_saved_leads(runtime: Runtime, tally: _Tally) -> None:
+    """Report frames left unaccounted for and saved leads missing from the database.
+
+    Each frame must end either saved or in the error list, and each saved lead must
+    have an outbox row.
+    """
+    from sync_daemon.outbox import Outbox
+
+    unaccounted = tally.total - tally.saved - len(tally.errors)
+    if unaccounted > 0:
+        tally.errors.append(f"{unaccounted} frames ended neither saved nor failed")
+    stored = Outbox(_engine_of(runtime)).latest_state_by_lead(tally.lead_ids)
+    for lead_id in tally.lead_ids:
+        if lead_id not in stored:
+            tally.errors.append(f"lead {lead_id}: saved but not found in the outbox")
 
 
 def _seconds_to_all_saved(tally: _Tally) -> float | None:

@@ -80,6 +80,8 @@ class SyncSettings:
     lease_s: float = 30.0
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
+    rate_limit_per_minute: int = 90
+    idle_poll_s: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ METRIC_CRM_REQUEST = "crm_request"
 _SYNC_THREAD_JOIN_S = 15.0
 _IDLE_POLL_S = 0.05
 
+QUEUE_SAMPLE_S = 5.0
+"""Seconds between two samples of the queue depth (the ``queue_depth`` metric)."""
+
 
 def is_loopback_url(url: str) -> bool:
     """Is the URL's host a loopback address (127.0.0.0/8, ::1 or ``localhost``)?"""
@@ -92,6 +95,7 @@ class Runtime:
         crm_url: str | None = None,
         *,
         crm_data_dir: Path | None = None,
+        queue_sample_s: float | None = QUEUE_SAMPLE_S,
     ) -> None:
         """Open the store and build the sync engine; start the embedded CRM if needed.
 
@@ -103,6 +107,8 @@ class Runtime:
                 embedded AcmeCRM server starts on a free loopback port.
             crm_data_dir: the folder of the embedded CRM's database (default: a
                 ``demo-crm`` folder in the user data folder).
+            queue_sample_s: seconds between two samples of the queue depth, taken in
+                a thread until :meth:`close`; ``None`` takes no samples.
 
         Raises:
             KioskError: the CRM URL is unusable.
@@ -112,6 +118,7 @@ class Runtime:
         self.embedded_crm: Any = None
         self._stop = threading.Event()
         self._sync_thread: threading.Thread | None = None
+        self._sampler_thread: threading.Thread | None = None
         self._closed = False
         self._metric_failures = 0
 
@@ -131,6 +138,8 @@ class Runtime:
         except BaseException:
             self._release()
             raise
+        if queue_sample_s is not None:
+            self._start_queue_sampler(queue_sample_s)
         log.info(
             "Runtime ready: store %s, CRM %s",
             _redact_db_url(self.db_url),
@@ -258,6 +267,34 @@ class Runtime:
             log.exception("The sync thread stopped on an unexpected error")
             raise
 
+    def _start_queue_sampler(self, interval_s: float) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"queue_sample_s must be positive, got {interval_s}")
+        self._sampler_thread = threading.Thread(
+            target=self._sample_queue_depth,
+            args=(interval_s,),
+            name="kiosk-queue-sampler",
+            daemon=True,
+        )
+        self._sampler_thread.start()
+
+    def _sample_queue_depth(self, interval_s: float) -> None:
+        """Record the number of waiting leads every ``interval_s`` until close()."""
+        failures = 0
+        while not self._stop.wait(interval_s):
+            try:
+                stats = self.queue_stats()
+                waiting = stats.pending + stats.in_flight + stats.retry_wait
+                self.metrics.record_queue_depth(int(waiting))
+            except Exception as exc:  # the next sample tries again
+                failures += 1
+                if failures == 1 or failures % 100 == 0:
+                    log.warning(
+                        "Could not sample the queue depth (%d failures so far): %s",
+                        failures,
+                        exc,
+                    )
+
     def queue_stats(self) -> Any:
         """Return the outbox counts (:class:`sync_daemon.outbox.QueueStats`)."""
         return self.sync_engine.status().stats
@@ -297,6 +334,8 @@ class Runtime:
                 log.warning(
                     "The sync thread did not stop within %.0f s", _SYNC_THREAD_JOIN_S
                 )
+        if self._sampler_thread is not None:
+            self._sampler_thread.join(_SYNC_THREAD_JOIN_S)
         self._release()
 
     def _release(self) -> None:

@@ -26,6 +26,8 @@ SYNC_KEYS = {
     "lease_s": float,
     "backoff_base_s": float,
     "backoff_cap_s": float,
+    "rate_limit_per_minute": int,
+    "idle_poll_s": float,
 }
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
 

@@ -13,16 +13,13 @@ A chain keeps per-stage cost estimates and live-mode state, so use one chain per
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from kiosk.capture import deblur, stages
+from kiosk.capture import deblur, stages, stages_opencv
 from kiosk.capture.stages import FrameViews, Stage
 from kiosk.capture.types import DecodedCode, Image
-
-log = logging.getLogger(__name__)
 
 LIVE_BUDGET_S = 0.022
 ESCALATED_BUDGET_S = 0.25
@@ -64,7 +61,7 @@ Each chain adds its own :class:`stages.DeblurSweep`, which keeps state between f
 
 FULL_FALLBACKS: tuple[Stage, ...] = (
     *LIVE_FALLBACKS,
-    _stage("opencv-aruco", stages.opencv_aruco),
+    _stage("opencv-aruco", stages_opencv.opencv_aruco),
     _stage("zxing-upscale-regions-2", stages.zxing_upscale_regions),
     _stage(
         "zxing-deblur-live",
@@ -76,6 +73,7 @@ FULL_FALLBACKS: tuple[Stage, ...] = (
 
 STILL_FALLBACKS: tuple[Stage, ...] = (
     *FULL_FALLBACKS[:-2],
+    _stage("opencv-curved", stages_opencv.opencv_curved),
     _stage("zxing-upscale-frame", stages.zxing_upscale_frame),
     _stage(
         "zxing-deblur",

@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self._pending_save: SaveRequest | None = None
         self._duplicate_summary: Any = None
         self._reading = False
+        self._saving = False
         self._close_allowed = False
         self._shut_down = False
         self._base_status = READY
@@ -532,6 +533,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object, object)
     def _on_duplicate_on_save(self, request: SaveRequest, summary: Any) -> None:
+        self._saving = False
         self._pending_save = request
         self._show_duplicate(summary)
 
@@ -539,6 +541,9 @@ class MainWindow(QMainWindow):
 
     @Slot(dict)
     def _on_save_requested(self, fields: dict[str, Any]) -> None:
+        if self._saving:
+            log.debug("Save requested while a save is in progress; ignored")
+            return
         draft = self.draft
         self._submit(
             SaveRequest(
@@ -551,6 +556,7 @@ class MainWindow(QMainWindow):
 
     def _submit(self, request: SaveRequest) -> None:
         self._pending_save = None
+        self._saving = True
         self.form.save_button.setEnabled(False)
         self.status_label.setText("Saving...")
         self.store_worker.submit_save(request)
@@ -558,12 +564,14 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_saved(self, result: SaveResult) -> None:
         log.info("Lead %s revision %d saved", result.lead_id, result.revision)
+        self._saving = False
         self.back_to_scanning()
         self._base_status = READY
         self.show_message(SAVED)
 
     @Slot(str)
     def _on_save_failed(self, message: str) -> None:
+        self._saving = False
         self.form.save_button.setEnabled(True)
         if self.page == DUPLICATE:
             self.show_page(FORM)

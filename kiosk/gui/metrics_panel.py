@@ -83,8 +83,6 @@ def read_snapshot(
     stats = runtime.sync_engine.status().stats
     waiting = int(stats.pending + stats.in_flight + stats.retry_wait)
     if record_depth:
-        # NOTE: the queue depth is sampled only while this panel polls; a sampler in
-        # the runtime would record it whenever the kiosk runs.
         recorder.record_queue_depth(waiting)
     outcomes = recorder.outcome_counts(CRM_REQUEST)
     return MetricsSnapshot(
@@ -118,8 +116,8 @@ def _synced_since(runtime: Any, since: datetime) -> int:
         .select_from(table)
         .where(table.c.state == SYNCED, table.c.synced_at >= since)
     )
-    with runtime.store.engine.connect() as connection:
-        return int(connection.execute(query).scalar_one())
+    with runtime.store.reader_session() as session:
+        return int(session.execute(query).scalar_one())
 
 
 def _aware(value: Any) -> datetime:
@@ -176,7 +174,8 @@ class MetricsPoller(QObject):
 
     def _poll_once(self) -> None:
         try:
-            snapshot = read_snapshot(self._runtime, record_depth=True)
+            # The runtime samples the queue depth whether or not this panel is open.
+            snapshot = read_snapshot(self._runtime)
         except Exception as exc:  # the next poll tries again
             self._failures += 1
             if self._failures == 1 or self._failures % 30 == 0:

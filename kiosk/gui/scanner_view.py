@@ -43,6 +43,8 @@ class ScannerView(QWidget):
         self.setObjectName("scannerView")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 180)
+        # Focusable, so keys pressed on the scanner page (Escape) reach the window.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.mirror = mirror
         self.placeholder = "Starting the camera..."
         self._frame: PreviewFrame | None = None

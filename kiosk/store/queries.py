@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from kiosk.store.models import Lead
-from sync_daemon.outbox import SYNCED, outbox_table
+from sync_daemon.outbox import STATES, SYNCED, outbox_table
 
 
 def latest_outbox_value(column_name: str) -> ScalarSelect[Any]:
@@ -50,6 +51,11 @@ def leads_in_state(state: str) -> Select[tuple[str]]:
     It starts from the outbox's state index, so a rare state (needs_attention) costs
     little; a row counts when no newer revision of its lead exists.
     """
+    return leads_in_states((state,))
+
+
+def leads_in_states(states: Sequence[str]) -> Select[tuple[str]]:
+    """Return a query of the ids of leads whose newest outbox row is in ``states``."""
     rows = outbox_table.alias()
     newer = outbox_table.alias()
     has_newer = (
@@ -57,7 +63,26 @@ def leads_in_state(state: str) -> Select[tuple[str]]:
         .where(newer.c.lead_id == rows.c.lead_id, newer.c.revision > rows.c.revision)
         .exists()
     )
-    return select(rows.c.lead_id).where(rows.c.state == state, ~has_newer)
+    return select(rows.c.lead_id).where(rows.c.state.in_(states), ~has_newer)
+
+
+def count_leads_in_common_state(session: Session, state: str) -> int:
+    """Count the leads whose newest outbox row is in ``state``, a common state.
+
+    Looking up every lead's newest row takes about 0.3 s for 100,000 leads, so this
+    counts the complement instead: the leads with an outbox row, less those whose
+    newest row is in one of the other states of :data:`sync_daemon.outbox.STATES`.
+    Both counts run on outbox indexes, and the second one reads only the rows not in
+    ``state``.
+    """
+    with_rows = session.execute(
+        select(func.count(func.distinct(outbox_table.c.lead_id)))
+    ).scalar_one()
+    others = [other for other in STATES if other != state]
+    in_others = session.execute(
+        select(func.count()).select_from(leads_in_states(others).subquery())
+    ).scalar_one()
+    return int(with_rows) - int(in_others)
 
 
 def search_terms(search: str) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QApplication, QLabel
 
 from kiosk.gui.main_window import FORM, READY, SAVED, SCANNER
 from kiosk.gui.workers import METRIC_SCAN_TO_FORM
@@ -228,6 +228,29 @@ def test_save_submitted_before_shutdown_is_kept(
     qtbot.keyClicks(window.form.edits["email"], "hana@example.com")
 
     window.form.request_save()
-    window.shutdown()
+    window.store_worker.stop()
 
     assert window.runtime.store.count_leads() == 1
+
+
+def test_double_enter_saves_one_lead(open_kiosk: OpenKiosk, qtbot: Any) -> None:
+    window = open_kiosk()
+    window.start_manual_entry()
+    email = window.form.edits["email"]
+    qtbot.keyClicks(email, "ivo@example.com")
+
+    qtbot.keyClick(email, Qt.Key.Key_Return)
+    qtbot.keyClick(email, Qt.Key.Key_Return)
+
+    qtbot.waitUntil(lambda: window.page == SCANNER, timeout=SCAN_TIMEOUT_MS)
+    assert window.runtime.store.count_leads() == 1
+
+
+def test_keyboard_focus_returns_to_scanner(open_kiosk: OpenKiosk, qtbot: Any) -> None:
+    window = open_kiosk()
+    window.start_manual_entry()
+    qtbot.keyClick(window.form.edits["email"], Qt.Key.Key_Escape)
+
+    focused = QApplication.focusWidget()
+
+    assert focused is window.scanner_view

@@ -128,3 +128,36 @@ def test_check_crm_url_rejects(url: str) -> None:
 
 def test_check_crm_url_accepts_https() -> None:
     assert check_crm_url("https://crm.example.com/") == "https://crm.example.com"
+
+
+def test_runtime_samples_queue_depth(tmp_path: Path) -> None:
+    runtime = Runtime(
+        Config(),
+        f"sqlite:///{tmp_path / 'kiosk.sqlite3'}",
+        crm_data_dir=tmp_path,
+        queue_sample_s=0.05,
+    )
+    try:
+        # No sync thread runs, so both leads stay waiting.
+        runtime.save_lead({"first_name": "Ana", "email": "ana@example.com"})
+        runtime.save_lead({"first_name": "Bo", "email": "bo@example.com"})
+        deadline = time.monotonic() + 10
+        depths: list[int] = []
+        while 2 not in depths and time.monotonic() < deadline:
+            time.sleep(0.05)
+            depths = [depth for _, depth in runtime.metrics.queue_depth_series()]
+        assert 2 in depths
+    finally:
+        runtime.close()
+    assert runtime._sampler_thread is not None
+    assert not runtime._sampler_thread.is_alive()
+
+
+def test_runtime_without_queue_sampler(tmp_path: Path) -> None:
+    with Runtime(
+        Config(),
+        f"sqlite:///{tmp_path / 'kiosk.sqlite3'}",
+        crm_data_dir=tmp_path,
+        queue_sample_s=None,
+    ) as runtime:
+        assert runtime._sampler_thread is None

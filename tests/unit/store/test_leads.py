@@ -222,7 +222,26 @@ def test_search_pages_same_both_ways(
 
     assert [row.lead_id for row in pages[0]] == newest_first[:3]
     assert [row.lead_id for row in pages[1]] == newest_first[3:]
+    assert store.list_leads("acme", offset=6, limit=3) == []
+    assert store.list_leads("no-such-company") == []
     assert store.count_leads("acme") == 4
+
+
+@pytest.mark.parametrize("few_matches", [1, 5000])
+def test_search_ties_ordered_by_id(
+    store: LeadStore, monkeypatch: pytest.MonkeyPatch, few_matches: int
+) -> None:
+    monkeypatch.setattr(leads_module, "FEW_MATCHES", few_matches)
+    saved = [store.save_lead({"company": f"Acme {i}"}) for i in range(3)]
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(Lead).values(captured_at=saved[0].captured_at)
+        )
+    expected = sorted((s.lead_id for s in saved), reverse=True)
+
+    rows = store.list_leads("acme", limit=2) + store.list_leads("acme", offset=2)
+
+    assert [row.lead_id for row in rows] == expected
 
 
 def test_filter_by_sync_state(store: LeadStore) -> None:
@@ -258,6 +277,23 @@ def test_state_filter_uses_newest_revision(
     assert count(outbox.SYNCED) == 0
     assert count(outbox.PENDING) == 1
     assert store.list_leads(state=outbox.SYNCED) == []
+
+
+def test_count_common_state_by_complement(store: LeadStore) -> None:
+    saved = [store.save_lead({"email": f"v{i}@example.com"}) for i in range(6)]
+    for lead in saved[:5]:
+        _set_state(store, lead.lead_id, outbox.SYNCED, crm_id=f"acme-{lead.lead_id}")
+    # A new revision waits while the older one stays synced: not counted as synced.
+    store.save_lead({"notes": "met at booth"}, lead_id=saved[0].lead_id)
+    _set_state(store, saved[1].lead_id, outbox.SYNCED)
+    store.save_lead({"notes": "called back"}, lead_id=saved[1].lead_id)
+    _set_state(store, saved[1].lead_id, outbox.SYNCED)
+
+    # 6 synced outbox rows of 8, so the state is not rare.
+    assert store.count_leads(state=outbox.SYNCED) == 4
+    assert len(store.list_leads(state=outbox.SYNCED)) == 4
+    assert store.count_leads(state=outbox.PENDING) == 2
+    assert store.count_leads("v1@", state=outbox.SYNCED) == 1
 
 
 def test_lead_fields_from_contact() -> None:
