@@ -8,14 +8,57 @@ import signal
 import sqlite3
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from acmecrm.faults import SETTING_RANGES, convert_fault_value
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8765
+MAX_PORT = 65_535
+
+
+def port_number(text: str) -> int:
+    """Parse a ``--port`` value: a TCP port from 0 to 65535, where 0 picks a free one.
+
+    Raises:
+        argparse.ArgumentTypeError: When ``text`` is not such a number.
+    """
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 0 to {MAX_PORT}, got {text!r}"
+        ) from None
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 0 to {MAX_PORT}, got {port}"
+        )
+    return port
+
+
+def fault_value(name: str) -> Callable[[str], Any]:
+    """Return an argparse type that parses and range-checks the fault setting ``name``.
+
+    The returned function raises ``argparse.ArgumentTypeError`` with the accepted
+    range, so argparse reports a bad value as a usage error (exit status 2).
+    """
+    accepted = SETTING_RANGES[name]
+
+    def parse(text: str) -> Any:
+        try:
+            number = int(text) if accepted.integer else float(text)
+            return convert_fault_value(name, number)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(
+                f"must be {accepted.describe()}, got {text!r}"
+            ) from None
+
+    parse.__name__ = name
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port; 0 picks a free port"
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"port (0 to {MAX_PORT}); 0 picks a free port",
     )
     parser.add_argument(
         "--db",
@@ -59,28 +105,39 @@ def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument(
         "--error-rate",
-        type=float,
-        help="share of requests that get a 500/502/503 (0-1)",
+        type=fault_value("error_rate"),
+        help="share of requests that get a 500/502/503 (0 to 1)",
     )
     faults.add_argument(
-        "--latency-ms", type=int, help="delay added to each request, ms"
+        "--latency-ms",
+        type=fault_value("latency_ms"),
+        help="delay added to each request, ms (0 to 60000)",
     )
     faults.add_argument(
         "--rate-limit",
-        type=int,
-        help="requests a minute per token (default 100, 0 means unlimited)",
+        type=fault_value("rate_limit"),
+        help="requests a minute per token (0 to 100000, default 100, 0 is unlimited)",
     )
-    faults.add_argument("--token-ttl", type=int, help="token lifetime, seconds (900)")
+    faults.add_argument(
+        "--token-ttl",
+        type=fault_value("token_ttl"),
+        help="token lifetime, seconds (1 to 86400, default 900)",
+    )
     faults.add_argument(
         "--apply-then-timeout-rate",
-        type=float,
-        help="share of contact writes stored, then responded to after --hold-ms",
+        type=fault_value("apply_then_timeout_rate"),
+        help="share of contact writes stored, then responded to after --hold-ms "
+        "(0 to 1)",
     )
     faults.add_argument(
-        "--hold-ms", type=int, help="how long such responses are held, ms (15000)"
+        "--hold-ms",
+        type=fault_value("hold_ms"),
+        help="how long such responses are held, ms (0 to 600000, default 15000)",
     )
     faults.add_argument(
-        "--clock-skew-s", type=float, help="server clock offset for tokens, seconds"
+        "--clock-skew-s",
+        type=fault_value("clock_skew_s"),
+        help="server clock offset for tokens, seconds (-86400 to 86400)",
     )
     faults.add_argument(
         "--fault-seed", type=int, help="seed of the random draws behind the rates"

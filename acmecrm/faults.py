@@ -46,8 +46,40 @@ class FaultSettings:
         return dataclasses.asdict(self)
 
 
-_RATES = ("error_rate", "apply_then_timeout_rate")
-_NON_NEGATIVE_INTS = ("latency_ms", "rate_limit", "hold_ms")
+@dataclass(frozen=True)
+class SettingRange:
+    """The accepted values of one numeric fault setting.
+
+    Attributes:
+        minimum: The smallest accepted value.
+        maximum: The largest accepted value.
+        integer: Whether the value must be a whole number.
+        unit: The unit named in error messages, or "" for a share.
+    """
+
+    minimum: float
+    maximum: float
+    integer: bool
+    unit: str = ""
+
+    def describe(self) -> str:
+        """Return the accepted range in words, such as "an integer from 0 to 10"."""
+        kind = "an integer" if self.integer else "a number"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{kind} from {self.minimum:g} to {self.maximum:g}{unit}"
+
+
+# The upper bounds keep every setting far beyond what a test needs while ruling out
+# values that overflow a timer or the token clock, such as a latency of 1e12 ms.
+SETTING_RANGES: dict[str, SettingRange] = {
+    "error_rate": SettingRange(0, 1, integer=False),
+    "apply_then_timeout_rate": SettingRange(0, 1, integer=False),
+    "latency_ms": SettingRange(0, 60_000, integer=True, unit="ms"),
+    "hold_ms": SettingRange(0, 600_000, integer=True, unit="ms"),
+    "token_ttl": SettingRange(1, 86_400, integer=True, unit="seconds"),
+    "rate_limit": SettingRange(0, 100_000, integer=True, unit="requests a minute"),
+    "clock_skew_s": SettingRange(-86_400, 86_400, integer=False, unit="seconds"),
+}
 
 
 def parse_fault_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,7 +98,7 @@ def parse_fault_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
             )
             continue
         try:
-            clean[name] = _convert(name, value)
+            clean[name] = convert_fault_value(name, value)
         except (TypeError, ValueError) as exc:
             problems.append(f"{name}: {exc}")
     if problems:
@@ -74,7 +106,14 @@ def parse_fault_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _convert(name: str, value: Any) -> Any:
+def convert_fault_value(name: str, value: Any) -> Any:
+    """Check one fault setting and return it converted to its field type.
+
+    Raises:
+        TypeError: When the value has the wrong JSON type.
+        ValueError: When a number is not finite or outside the setting's range.
+        KeyError: When ``name`` is not a fault setting.
+    """
     if name == "down":
         if not isinstance(value, bool):
             raise TypeError("must be true or false")
@@ -85,19 +124,26 @@ def _convert(name: str, value: Any) -> Any:
         ):
             raise TypeError("must be an integer or null")
         return value
+    return _convert_number(SETTING_RANGES[name], value)
+
+
+def _convert_number(accepted: SettingRange, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError("must be a number")
-    if name in _RATES:
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"must be between 0 and 1, got {value}")
-        return float(value)
-    if name == "clock_skew_s":
-        return float(value)
-    if value < 0 or value != int(value):
-        raise ValueError(f"must be a non-negative integer, got {value}")
-    if name == "token_ttl" and value < 1:
-        raise ValueError("must be at least 1 second")
-    return int(value)
+        raise TypeError(f"must be {accepted.describe()}, got {_json_type(value)}")
+    # The finite check comes first because int() raises on NaN and infinities.
+    finite = not isinstance(value, float) or math.isfinite(value)
+    in_range = finite and accepted.minimum <= value <= accepted.maximum
+    if not in_range or (accepted.integer and value != int(value)):
+        shown = repr(value)
+        if len(shown) > 30:
+            shown = shown[:27] + "..."
+        raise ValueError(f"must be {accepted.describe()}, got {shown}")
+    return int(value) if accepted.integer else float(value)
+
+
+def _json_type(value: Any) -> str:
+    names = {str: "a string", list: "a list", dict: "an object", bool: "a boolean"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 class FaultState:

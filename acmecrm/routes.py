@@ -14,17 +14,25 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from acmecrm.server import current_service, error_response
 from acmecrm.storage import KEY_REUSED_BODY, UpsertResult
-from acmecrm.validation import Errors, ValidatedContact, validate_contact
+from acmecrm.validation import (
+    MAX_BULK,
+    MAX_KEY_LENGTH,
+    Errors,
+    ValidatedContact,
+    validate_contact,
+)
 
 logger = logging.getLogger(__name__)
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 admin = Blueprint("admin", __name__, url_prefix="/_admin")
 
-MAX_BULK = 100
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
-MAX_KEY_LENGTH = 200
+# SQLite rejects an OFFSET above 2**63 - 1; a billion is far past any store here.
+MAX_OFFSET = 1_000_000_000
+# The operator fields of an auth request and their maximum lengths, in characters.
+AUTH_FIELDS = {"email": 254, "name": 100, "company": 200}
 ViewResult = Response | tuple[Response, int] | tuple[Response, int, dict[str, str]]
 
 
@@ -38,15 +46,36 @@ class BadRequestBody(Exception):
 
 def _json_object() -> dict[str, Any]:
     raw = request.get_data(cache=True)
+    if raw and not request.is_json:
+        raise BadRequestBody(_unsupported_media_type(request.mimetype))
     try:
         body = json.loads(raw) if raw else None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequestBody(
-            error_response(400, "invalid_json", f"the body is not valid JSON: {exc}")
-        ) from exc
+        raise _invalid_json(str(exc)) from exc
+    except RecursionError:
+        raise _invalid_json("it is nested too deeply") from None
+    except ValueError:
+        # json.loads raises a plain ValueError for an integer beyond the 4300-digit
+        # limit of int().
+        raise _invalid_json("a number has too many digits") from None
     if not isinstance(body, dict):
         raise BadRequestBody(_validation_failed({"body": ["must be a JSON object"]}))
     return body
+
+
+def _unsupported_media_type(mimetype: str) -> tuple[Response, int]:
+    given = f"Content-Type {mimetype[:100]!r}" if mimetype else "no Content-Type"
+    return error_response(
+        415,
+        "unsupported_media_type",
+        f"the body has {given}; send JSON with Content-Type: application/json",
+    )
+
+
+def _invalid_json(reason: str) -> BadRequestBody:
+    return BadRequestBody(
+        error_response(400, "invalid_json", f"the body is not valid JSON: {reason}")
+    )
 
 
 def _validation_failed(errors: Errors) -> tuple[Response, int]:
@@ -71,10 +100,7 @@ def auth() -> ViewResult:
     """Issue a bearer token for an operator."""
     service = current_service()
     body = _json_object()
-    errors: Errors = {}
-    for name in ("email", "name", "company"):
-        if not isinstance(body.get(name, ""), str):
-            errors[name] = ["must be a string"]
+    errors = _check_auth_body(body)
     if errors:
         return _validation_failed(errors)
     if not service.check_api_key(body.get("api_key")):
@@ -85,10 +111,32 @@ def auth() -> ViewResult:
             "the api_key is missing or wrong; use the key the server was started with",
         )
     ttl = service.faults.settings.token_ttl
-    issued = service.tokens.issue(body.get("email") or "operator", ttl)
+    issued = service.tokens.issue(body["email"].strip(), ttl)
     return jsonify(
         {"token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}
     )
+
+
+def _check_auth_body(body: dict[str, Any]) -> Errors:
+    """Check the operator fields of an auth request: email required, the rest optional.
+
+    The sync engine sends ``name`` and ``company`` too, ``company`` often empty.
+    """
+    errors: Errors = {}
+    email = body.get("email")
+    if email is None or (isinstance(email, str) and not email.strip()):
+        errors["email"] = ["is required"]
+    for name, limit in AUTH_FIELDS.items():
+        value = body.get(name, "")
+        if name in errors:
+            continue
+        if not isinstance(value, str):
+            errors[name] = ["must be a string"]
+        elif len(value) > limit:
+            errors[name] = [
+                f"is too long ({len(value)} characters, maximum is {limit})"
+            ]
+    return errors
 
 
 @api.post("/contacts")
@@ -202,7 +250,7 @@ def list_contacts() -> ViewResult:
     """List contacts in creation order, filtered by company or email."""
     errors: Errors = {}
     limit = _int_arg("limit", DEFAULT_PAGE, 1, MAX_PAGE, errors)
-    offset = _int_arg("offset", 0, 0, None, errors)
+    offset = _int_arg("offset", 0, 0, MAX_OFFSET, errors)
     if errors:
         return _validation_failed(errors)
     contacts, total = current_service().storage.list_page(
@@ -215,7 +263,7 @@ def list_contacts() -> ViewResult:
 
 
 def _int_arg(
-    name: str, default: int, minimum: int, maximum: int | None, errors: Errors
+    name: str, default: int, minimum: int, maximum: int, errors: Errors
 ) -> int:
     raw = request.args.get(name, "")
     if raw == "":
@@ -223,11 +271,11 @@ def _int_arg(
     try:
         value = int(raw)
     except ValueError:
-        errors[name] = ["must be an integer"]
+        errors[name] = [f"must be an integer from {minimum} to {maximum}"]
         return default
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and at most {maximum}" if maximum is not None else ""
-        errors[name] = [f"must be at least {minimum}{upper}"]
+    if not minimum <= value <= maximum:
+        errors[name] = [f"must be at least {minimum} and at most {maximum}"]
+        return default
     return value
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 import time
 import uuid
@@ -15,11 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from acmecrm.faults import FaultSettings
 from acmecrm.service import CrmService
 from acmecrm.tokens import InvalidToken
+from acmecrm.validation import MAX_BULK, max_contact_json_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,10 @@ ADMIN_PREFIX = "/_admin"
 # Endpoints that need no bearer token.
 PUBLIC_PATHS = frozenset({f"{API_PREFIX}/auth", f"{API_PREFIX}/health"})
 FAULT_ERRORS = {500: "internal_error", 502: "bad_gateway", 503: "service_unavailable"}
-MAX_BODY_BYTES = 5 * 1024 * 1024
+_MIB = 1024 * 1024
+# The largest valid bulk request, plus a quarter for indentation and other whitespace,
+# rounded up to whole MiB: 34 MiB with the field limits in acmecrm.validation.
+MAX_BODY_BYTES = math.ceil(MAX_BULK * max_contact_json_bytes() * 1.25 / _MIB) * _MIB
 _SERVICE_KEY = "acmecrm"
 
 
@@ -184,9 +189,14 @@ def _after_request(response: Response) -> Response:
 def _http_error(exc: HTTPException) -> Any:
     code = exc.code or 500
     name = (exc.name or "error").lower().replace(" ", "_")
-    response, status = error_response(
-        code, name, exc.description or exc.name or "request failed"
-    )
+    message = exc.description or exc.name or "request failed"
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = request.max_content_length or MAX_BODY_BYTES
+        message = (
+            f"the request body is larger than the maximum of {limit} bytes; "
+            "send fewer contacts in each bulk request"
+        )
+    response, status = error_response(code, name, message)
     for header, value in exc.get_headers():
         if header.lower() != "content-type":
             response.headers[header] = value

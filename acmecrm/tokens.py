@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import secrets
+import stat
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,11 @@ SECRET_FILE_NAME = "acmecrm.secret"
 # exp against the real clock, so they are checked here by hand against the server clock,
 # which the clock_skew_s fault may shift.
 IAT_LEEWAY_S = 60
+# iat and exp are whole seconds, with iat rounded down, so a token can reach its exp up
+# to a second before ttl seconds have passed. Accepting it for one more second keeps
+# every token usable for at least its full lifetime. RFC 7519 (4.1.4) allows a small
+# leeway on exp.
+EXP_LEEWAY_S = 1
 
 
 class InvalidToken(Exception):
@@ -53,14 +59,12 @@ class TokenIssuer:
         self._clock = clock
 
     def issue(self, subject: str, ttl_s: int) -> IssuedToken:
-        """Sign a token for ``subject`` valid for ``ttl_s`` seconds, rounded up."""
-        now = self._clock()
-        # Rounding exp up keeps every token valid for at least ttl_s seconds, even when
-        # ttl_s is 1.
+        """Sign a token for ``subject`` whose ``exp`` is ``iat`` plus ``ttl_s``."""
+        issued_at = math.floor(self._clock())
         claims = {
             "sub": subject,
-            "iat": math.floor(now),
-            "exp": math.ceil(now) + ttl_s,
+            "iat": issued_at,
+            "exp": issued_at + ttl_s,
             "jti": uuid.uuid4().hex,
         }
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
@@ -89,7 +93,7 @@ class TokenIssuer:
         now = self._clock()
         if not isinstance(claims["exp"], int) or not isinstance(claims["iat"], int):
             raise InvalidToken("token rejected: iat and exp must be integers")
-        if claims["exp"] <= now:
+        if claims["exp"] + EXP_LEEWAY_S <= now:
             raise InvalidToken("token expired")
         if claims["iat"] > now + IAT_LEEWAY_S:
             raise InvalidToken("token issued in the future")
@@ -111,19 +115,50 @@ def resolve_secret(explicit: str | None, db_path: str | os.PathLike[str]) -> str
 
 
 def load_or_create_secret_file(path: Path) -> str:
-    """Read the secret in ``path``, creating the file (mode 0600) when missing."""
+    """Read the secret in ``path``, creating the file (mode 0600) when missing.
+
+    An existing file that other users may read or write is changed to mode 0600, with a
+    warning.
+
+    Raises:
+        ValueError: When the file is empty or its mode cannot be changed.
+        OSError: When the file cannot be read.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        secret = path.read_text(encoding="ascii").strip()
-        if not secret:
-            raise ValueError(
-                f"the secret file {path} is empty; delete it to generate a new one"
-            ) from None
-        return secret
+        return _read_secret_file(path)
     secret = secrets.token_hex(32)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(secret + "\n")
     logger.info("generated a new token signing secret in %s", path)
+    return secret
+
+
+def _read_secret_file(path: Path) -> str:
+    with path.open(encoding="ascii") as handle:
+        # The mode is checked on the open file, so a file swapped in after the check
+        # cannot escape it.
+        mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+        if mode & 0o077:
+            try:
+                os.fchmod(handle.fileno(), 0o600)
+            except OSError as exc:
+                raise ValueError(
+                    f"the secret file {path} has mode {mode:04o}, open to other "
+                    f"users, and changing it to 0600 failed ({exc.strerror}); "
+                    "run chmod 600 on it or delete it to generate a new one"
+                ) from exc
+            logger.warning(
+                "the token signing secret file %s had mode %04o, open to other users; "
+                "changed it to 0600",
+                path,
+                mode,
+            )
+        secret = handle.read().strip()
+    if not secret:
+        raise ValueError(
+            f"the secret file {path} is empty; delete it to generate a new one"
+        )
     return secret

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,35 @@ TEXT_FIELDS: dict[str, int] = {
 OBJECT_FIELDS = frozenset({"acme_qualifiers"})
 KNOWN_FIELDS = frozenset(TEXT_FIELDS) | OBJECT_FIELDS
 LEAD_RATINGS = ("hot", "warm", "cold")
+#: Maximum levels of objects and lists in ``acme_qualifiers``, the field itself
+#: included: {"budget": {"range": [1, 2]}} has 3.
+MAX_QUALIFIERS_DEPTH = 5
+#: Maximum length of ``acme_qualifiers`` as compact JSON text, in characters.
+MAX_QUALIFIERS_CHARS = 10_000
+#: Maximum contacts in one bulk request.
+MAX_BULK = 100
+#: Maximum length of an idempotency key, in characters.
+MAX_KEY_LENGTH = 200
+
+# A JSON encoder such as json.dumps with ensure_ascii, which requests uses, writes a
+# character outside the Basic Multilingual Plane (4 bytes in UTF-8) as two \\uXXXX
+# escapes: 12 bytes. That is the most any character of a field value can take.
+_MAX_BYTES_PER_CHAR = 12
+# Field names, quotes, colons and commas of one contact, generously rounded up.
+_CONTACT_SYNTAX_BYTES = 1024
+
+
+def max_contact_json_bytes() -> int:
+    """Return the largest valid bulk item as JSON, in bytes, with every field full.
+
+    Counts every text field, ``acme_qualifiers`` and the idempotency key at their
+    maximum lengths, each character at its longest escaped form.
+    """
+    chars = sum(TEXT_FIELDS.values()) + MAX_QUALIFIERS_CHARS + MAX_KEY_LENGTH
+    # Whitespace between the qualifiers' tokens is not counted in their length, so
+    # one byte is added for each of their characters.
+    return chars * _MAX_BYTES_PER_CHAR + MAX_QUALIFIERS_CHARS + _CONTACT_SYNTAX_BYTES
+
 
 # A deliberately simple check that needs no DNS: one "@", no spaces, and a domain of
 # dot-separated labels of letters, digits and hyphens whose last label starts with a
@@ -102,7 +132,42 @@ def _check_object(
     if not isinstance(value, dict):
         errors.setdefault(name, []).append("must be a JSON object")
         return
+    if _depth_exceeds(value, MAX_QUALIFIERS_DEPTH):
+        errors.setdefault(name, []).append(
+            f"is nested more than {MAX_QUALIFIERS_DEPTH} levels deep"
+        )
+        return
+    try:
+        text = json.dumps(
+            value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
+    except ValueError:
+        errors.setdefault(name, []).append("must not contain NaN or Infinity")
+        return
+    if len(text) > MAX_QUALIFIERS_CHARS:
+        errors.setdefault(name, []).append(
+            f"is too long ({len(text)} characters as JSON, "
+            f"maximum is {MAX_QUALIFIERS_CHARS})"
+        )
+        return
     fields[name] = value
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Is ``value`` nested more than ``limit`` levels of objects and lists deep?
+
+    Walks with an explicit stack, so no depth of nesting can exhaust recursion.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _check_text(name: str, value: Any, fields: dict[str, Any], errors: Errors) -> None:

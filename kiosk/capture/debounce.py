@@ -10,8 +10,8 @@ from kiosk.capture.types import DecodedCode
 class Debouncer:
     """Accept each code once until it has been out of view for ``hold_s`` seconds.
 
-    A code counts as in view on every frame it is decoded in; a gap shorter than
-    ``hold_s`` (a frame or two the decoder missed) does not make it new again. Codes are
+    A code counts as in view on every frame it is decoded in. A gap shorter than
+    ``hold_s``, such as a frame or two the decoder missed, does not make it new again. Codes are
     compared by their raw bytes, so several different codes in view are each accepted.
     """
 

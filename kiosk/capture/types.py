@@ -1,4 +1,4 @@
-"""Values that cross from the capture thread to its consumers: frames and decoded codes."""
+"""Frames and decoded codes: the values the capture thread hands to its consumers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ class DecodedCode:
     Attributes:
         text: the payload as text, or ``""`` when its bytes could not be decoded
             (``text_error`` then says why).
-        raw: the payload's bytes exactly as stored in the code.
+        raw: the payload's bytes as stored in the code, with two exceptions: zbar
+            0.23 in binary mode converts ECI segments to UTF-8 itself, and OpenCV
+            returns its own conversion of non-UTF-8 payloads (undone where detected).
         decoder: which decoder read it, e.g. ``"zxing"``, ``"zxing-upscale"``,
             ``"pyzbar"``, ``"opencv-aruco"``.
         corners: the code's four corners in frame pixel coordinates, clockwise from
@@ -46,8 +48,9 @@ class Frame:
 class FrameSource(Protocol):
     """A camera or stand-in for one: a webcam, a device path, a video, images, demo.
 
-    ``read`` blocks for at most about one frame interval and returns ``None`` when no frame
-    is ready; ``ended`` is true once a finite source (video file, folder) has no more.
+    ``read`` blocks for at most about one frame interval and returns ``None`` when no
+    frame is ready. ``ended`` is true once a finite source (video file, folder) has no
+    more frames.
     A webcam that fails raises :class:`kiosk.capture.errors.CameraError` from ``read``.
     """
 

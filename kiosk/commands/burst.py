@@ -52,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="threads decoding and saving at once (default 4)",
+        help="threads decoding and saving at once (default: 4 headless; in the "
+        "window one a CPU core, at most 4)",
     )
     parser.add_argument(
         "--no-group-commit",

@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 
 EPILOG = """\
-The file is UTF-8 with a byte order mark, one lead a row, oldest first, with the
-columns lead_id, captured_at, first_name, last_name, email, phone, company, title,
-website, linkedin_url, notes, rating, consent_at, badge_id, sync_state, crm_id,
-synced_at. A cell starting with =, +, - or @ gets a leading apostrophe so spreadsheet
-programs do not run it as a formula (E.164 phone numbers excepted); `kiosk import`
-removes it again. Exit status: 0 written, 1 failed, 2 usage error."""
+The file is UTF-8 with a byte order mark, one lead a row, oldest first (the leads of
+one import in file order), with the columns lead_id, captured_at, first_name,
+last_name, email, phone, company, title, website, linkedin_url, notes, rating,
+consent_at, badge_id, sync_state, crm_id, synced_at. It is created with mode 0600.
+
+A cell starting with =, +, - or @ gets a leading apostrophe so spreadsheet programs do
+not run it as a formula. The one exception is an E.164 number such as +12015550123 in
+the phone column; the same text in any other column gets the apostrophe. `kiosk
+import` removes the apostrophe again.
+
+The database must exist: a --db path with no database file is an error, not an empty
+export. Exit status: 0 written, 1 failed, 2 usage error."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,13 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Export the leads and print how many were written."""
     from kiosk.config import default_db_url
-    from kiosk.store import open_store
-    from kiosk.store.csvio import export_csv
+    from kiosk.store.csvio import export_csv, open_csv_store
 
-    store = open_store(args.db or default_db_url())
+    store, _created = open_csv_store(args.db or default_db_url(), must_exist=True)
     try:
         report = export_csv(args.file, store)
     finally:
         store.close()
-    print(f"Exported {report.exported} leads to {args.file}.")
+    noun = "lead" if report.exported == 1 else "leads"
+    print(f"Exported {report.exported} {noun} to {args.file}.")
     return 0

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -17,6 +21,7 @@ from kiosk.pin import PinStore
 log = logging.getLogger(__name__)
 
 APPLICATION_NAME = "Booth kiosk"
+TERMINATE_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_kiosk(args: argparse.Namespace) -> int:
@@ -38,20 +43,53 @@ def run_kiosk(args: argparse.Namespace) -> int:
         window = MainWindow(runtime, source, PinStore())
         window.start()
         try:
-            if args.windowed:
-                window.resize(1280, 800)
-                window.show()
-            else:
-                # Without a window manager (a bare X server, Xvfb) the full-screen
-                # request is not honoured, so the geometry is set as well.
-                window.setGeometry(window.screen().geometry())
-                window.showFullScreen()
-            status = app.exec()
+            with closing_on_terminate_signals(window):
+                show_window(window, windowed=args.windowed)
+                status = app.exec()
         finally:
             window.shutdown()
     finally:
         runtime.close()
     return int(status)
+
+
+def show_window(window: MainWindow, *, windowed: bool) -> None:
+    """Show the window at 1280x800, or full screen unless ``windowed``."""
+    if windowed:
+        window.resize(1280, 800)
+        window.show()
+        return
+    # Without a window manager (a bare X server, Xvfb) the full-screen request is not
+    # honoured, so the geometry is set as well.
+    window.setGeometry(window.screen().geometry())
+    window.showFullScreen()
+
+
+@contextmanager
+def closing_on_terminate_signals(window: MainWindow) -> Iterator[None]:
+    """Close the window without the PIN on SIGINT or SIGTERM (Ctrl+C, a service stop).
+
+    Python runs a signal handler only when it next executes Python code, which it
+    does not do while Qt's event loop waits, so a timer gives it a turn every 200 ms.
+    The previous handlers are restored on exit.
+    """
+
+    def on_signal(number: int, _frame: object) -> None:
+        log.info("Received signal %d; closing the kiosk", number)
+        QTimer.singleShot(0, window.close_without_pin)
+
+    previous = {number: signal.getsignal(number) for number in TERMINATE_SIGNALS}
+    for number in TERMINATE_SIGNALS:
+        signal.signal(number, on_signal)
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    try:
+        yield
+    finally:
+        timer.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def application() -> QApplication:

@@ -139,7 +139,7 @@ class BurstDialog(QDialog):
         runtime: the kiosk runtime whose store and sync engine the burst uses.
         count: the number of simulated visitors shown in the count box.
         sync_timeout_s: how long the burst waits for every lead to sync.
-        workers: threads decoding and saving at once (default: one a CPU core, at
+        workers: threads decoding and saving at once (``None``: one a CPU core, at
             most 4), each competing with the GUI thread for the interpreter lock.
         group_commit: let saves that arrive together share one transaction.
 
@@ -156,7 +156,7 @@ class BurstDialog(QDialog):
         count: int = 100,
         *,
         sync_timeout_s: float = 60.0,
-        workers: int = DEFAULT_WORKERS,
+        workers: int | None = None,
         group_commit: bool = True,
         parent: QWidget | None = None,
     ) -> None:
@@ -165,7 +165,7 @@ class BurstDialog(QDialog):
         self._runtime = runtime
         self._options = {
             "sync_timeout_s": sync_timeout_s,
-            "workers": workers,
+            "workers": workers or DEFAULT_WORKERS,
             "group_commit": group_commit,
         }
         self._thread: QThread | None = None
@@ -386,7 +386,7 @@ def run_burst_window(args: argparse.Namespace) -> int:
             dialog = BurstDialog(
                 runtime,
                 args.count,
-                workers=getattr(args, "workers", None) or DEFAULT_WORKERS,
+                workers=getattr(args, "workers", None),
                 group_commit=getattr(args, "group_commit", True),
             )
             result = _run_dialog(dialog)

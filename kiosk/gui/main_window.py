@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.capture.loop import STATUS_RECONNECTED
 from kiosk.capture.types import FrameSource
 from kiosk.gui.lead_form import LeadForm, plain_label
 from kiosk.gui.pin_dialog import SET, VERIFY, PinDialog
@@ -343,6 +344,10 @@ class MainWindow(QMainWindow):
         self._close_allowed = True
         self.close()
 
+    def close_without_pin(self) -> None:
+        """Close the window and stop its workers, skipping the PIN (process signals)."""
+        self._leave()
+
     # -- pages ----------------------------------------------------------------------
 
     @property
@@ -402,7 +407,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_camera_status(self, text: str) -> None:
-        self._base_status = text if text != "Camera reconnected" else READY
+        self._base_status = text if text != STATUS_RECONNECTED else READY
         self.show_message(text)
 
     def _set_camera_text(self, text: str) -> None:

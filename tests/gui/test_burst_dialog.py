@@ -13,6 +13,7 @@ import pytest
 from kiosk.burst import BurstResult
 from kiosk.config import parse_config
 from kiosk.gui.burst_dialog import (
+    DEFAULT_WORKERS,
     BurstDialog,
     StallMeter,
     format_result,
@@ -127,3 +128,21 @@ def test_burst_window_prints_json(capsys) -> None:
     assert printed["synced"] == 5
     assert printed["gui_stall_ms_max"] is not None
     assert "lead_ids" not in printed
+
+
+def test_burst_window_default_workers(capsys) -> None:
+    from kiosk.cli import build_parser
+
+    args = build_parser().parse_args(["burst", "--count", "3", "--json"])
+    assert args.workers is None
+    status = run_burst_window(args)
+    printed = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert printed["saved"] == 3
+    assert printed["errors"] == []
+
+
+def test_burst_dialog_none_workers_uses_default(runtime: Runtime, qtbot) -> None:
+    dialog = BurstDialog(runtime, 3, workers=None)
+    qtbot.addWidget(dialog)
+    assert dialog._options["workers"] == DEFAULT_WORKERS

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
+from kiosk.capture.loop import STATUS_DISCONNECTED, STATUS_RECONNECTED
 from kiosk.gui.main_window import FORM, READY, SAVED, SCANNER
 from kiosk.gui.workers import METRIC_SCAN_TO_FORM
 from tests.gui.conftest import OpenKiosk, vcard
@@ -254,3 +255,15 @@ def test_keyboard_focus_returns_to_scanner(open_kiosk: OpenKiosk, qtbot: Any) ->
     focused = QApplication.focusWidget()
 
     assert focused is window.scanner_view
+
+
+def test_camera_messages_reach_status_line(open_kiosk: OpenKiosk, qtbot: Any) -> None:
+    window = open_kiosk()
+
+    window.capture_worker.status_changed.emit(STATUS_DISCONNECTED)
+    qtbot.waitUntil(lambda: window.status_label.text() == STATUS_DISCONNECTED)
+
+    window.capture_worker.status_changed.emit(STATUS_RECONNECTED)
+    qtbot.waitUntil(lambda: window.status_label.text() == STATUS_RECONNECTED)
+    window._restore_status()
+    assert window.status_label.text() == READY

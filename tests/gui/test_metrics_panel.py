@@ -114,3 +114,25 @@ def test_panel_stops_polling(tmp_path: Path, qtbot) -> None:
         assert not panel._poller._thread.isRunning()
     finally:
         runtime.close()
+
+
+def test_synced_count_reads_without_write_lock(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from kiosk.gui.metrics_panel import _synced_since
+
+    runtime = _runtime(tmp_path)
+    writer = sqlite3.connect(tmp_path / "leads.sqlite3", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        count = _synced_since(runtime, datetime.now(UTC) - timedelta(minutes=1))
+        # A read that took the write lock would wait the 5 s busy timeout, then fail.
+        assert time.monotonic() - started < 2.0
+        assert count == 0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        runtime.close()

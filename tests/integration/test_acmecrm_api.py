@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from acmecrm.embedded import RunningServer, start_server
+from acmecrm.tokens import EXP_LEEWAY_S
 
 SECRET = "integration-test-secret-of-32-bytes!"
 TIMEOUT_S = 10.0
@@ -151,7 +152,7 @@ def test_expired_token_rejected(crm: RunningServer, client: Client) -> None:
     client.authenticate()
     assert client.get("/contacts").status_code == 200
     exp = jwt.decode(client.token, options={"verify_signature": False})["exp"]
-    wait_until(lambda: time.time() >= exp, timeout_s=3)
+    wait_until(lambda: time.time() >= exp + EXP_LEEWAY_S, timeout_s=4)
     response = client.get("/contacts")
     assert response.status_code == 401
     assert "expired" in response.json()["message"]
@@ -194,7 +195,7 @@ def test_body_must_be_json_object(client: Client) -> None:
     not_json = client.session.post(
         f"{client.base}/api/v1/contacts",
         data=b"{oops",
-        headers=client.headers(),
+        headers={**client.headers(), "Content-Type": "application/json"},
         timeout=5,
     )
     a_list = client.session.post(

@@ -19,6 +19,7 @@ ACMECRM = (sys.executable, "-m", "acmecrm")
 
 
 def _auth(url: str, **body: str) -> requests.Response:
+    body.setdefault("email", "operator@example.com")
     return requests.post(f"{url}/api/v1/auth", json=body, timeout=5)
 
 
@@ -190,7 +191,9 @@ def test_invalid_flag_value_is_usage_error(tmp_path: Path) -> None:
         timeout=30,
     )
     assert result.returncode == 2
-    assert "error_rate: must be between 0 and 1" in result.stderr
+    assert "argument --error-rate: must be a number from 0 to 1, got '2'" in (
+        result.stderr
+    )
 
 
 def test_helper_reports_early_exit(tmp_path: Path) -> None:

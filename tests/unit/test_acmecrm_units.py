@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import stat
 import time
+from typing import Any
 
 import jwt
 import pytest
 
+from acmecrm.cli import build_parser, fault_changes
 from acmecrm.faults import FaultSettings, FaultState, RateLimiter, parse_fault_changes
-from acmecrm.server import create_app, is_loopback
+from acmecrm.server import MAX_BODY_BYTES, create_app, is_loopback
 from acmecrm.storage import Storage
 from acmecrm.tokens import (
+    EXP_LEEWAY_S,
     IAT_LEEWAY_S,
     InvalidToken,
     TokenIssuer,
     load_or_create_secret_file,
     resolve_secret,
 )
-from acmecrm.validation import is_valid_email, validate_contact
+from acmecrm.validation import (
+    MAX_BULK,
+    MAX_KEY_LENGTH,
+    MAX_QUALIFIERS_CHARS,
+    TEXT_FIELDS,
+    is_valid_email,
+    max_contact_json_bytes,
+    validate_contact,
+)
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 
@@ -161,13 +175,13 @@ def test_fault_changes_checked() -> None:
     assert clean == {"error_rate": 1.0, "latency_ms": 10, "down": True}
     with pytest.raises(ValueError, match="bogus: unknown fault setting"):
         parse_fault_changes({"bogus": 1})
-    with pytest.raises(ValueError, match="error_rate: must be between 0 and 1"):
+    with pytest.raises(ValueError, match="error_rate: must be a number from 0 to 1"):
         parse_fault_changes({"error_rate": 1.5})
     with pytest.raises(ValueError, match="down: must be true or false"):
         parse_fault_changes({"down": "yes"})
-    with pytest.raises(ValueError, match="token_ttl: must be at least 1 second"):
+    with pytest.raises(ValueError, match="token_ttl: must be an integer from 1 to"):
         parse_fault_changes({"token_ttl": 0})
-    with pytest.raises(ValueError, match="latency_ms: must be a non-negative integer"):
+    with pytest.raises(ValueError, match="latency_ms: must be an integer from 0 to"):
         parse_fault_changes({"latency_ms": -1})
 
 
@@ -209,14 +223,16 @@ def test_token_round_trip() -> None:
     claims = issuer.verify(issued.token)
     assert issued.expires_in == 900
     assert claims["sub"] == "op@example.com"
-    assert 900 <= claims["exp"] - claims["iat"] <= 901
+    assert claims["exp"] - claims["iat"] == 900
 
 
 def test_token_expired_and_bad_signature() -> None:
     clock = [1_000_000.0]
     issuer = TokenIssuer(SECRET, lambda: clock[0])
     token = issuer.issue("op", 10).token
-    clock[0] += 10
+    clock[0] += 10 + EXP_LEEWAY_S - 0.001
+    assert issuer.verify(token)["sub"] == "op"
+    clock[0] += 0.001
     with pytest.raises(InvalidToken, match="expired"):
         issuer.verify(token)
     with pytest.raises(InvalidToken, match="Signature"):
@@ -283,3 +299,222 @@ def test_rate_limiter_prunes_idle_tokens(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_storage_rejects_memory_database() -> None:
     with pytest.raises(ValueError, match="database file path"):
         Storage(":memory:")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("latency_ms", math.inf, "an integer from 0 to 60000 ms"),
+        ("latency_ms", 1e12, "an integer from 0 to 60000 ms"),
+        ("latency_ms", 60_001, "an integer from 0 to 60000 ms"),
+        ("latency_ms", 10**400, "an integer from 0 to 60000 ms"),
+        ("hold_ms", 1e20, "an integer from 0 to 600000 ms"),
+        ("hold_ms", -1, "an integer from 0 to 600000 ms"),
+        ("token_ttl", 1e20, "an integer from 1 to 86400 seconds"),
+        ("token_ttl", 86_401, "an integer from 1 to 86400 seconds"),
+        ("clock_skew_s", math.nan, "a number from -86400 to 86400 seconds"),
+        ("clock_skew_s", -1e12, "a number from -86400 to 86400 seconds"),
+        ("clock_skew_s", -math.inf, "a number from -86400 to 86400 seconds"),
+        ("error_rate", math.nan, "a number from 0 to 1"),
+        ("apply_then_timeout_rate", math.inf, "a number from 0 to 1"),
+        ("rate_limit", 100_001, "an integer from 0 to 100000 requests a minute"),
+        ("rate_limit", math.nan, "an integer from 0 to 100000 requests a minute"),
+    ],
+)
+def test_fault_changes_reject_absurd(name: str, value: float, accepted: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name}: must be {accepted}, got "):
+        parse_fault_changes({name: value})
+
+
+def test_fault_changes_accept_range_edges() -> None:
+    edges = {
+        "latency_ms": 60_000,
+        "hold_ms": 600_000,
+        "token_ttl": 86_400,
+        "clock_skew_s": -86_400,
+        "rate_limit": 100_000,
+        "error_rate": 0,
+        "apply_then_timeout_rate": 1,
+    }
+    assert parse_fault_changes(edges) == edges
+    assert parse_fault_changes({"token_ttl": 1, "clock_skew_s": 86_400.0}) == {
+        "token_ttl": 1,
+        "clock_skew_s": 86_400.0,
+    }
+
+
+def test_fault_changes_name_json_type() -> None:
+    with pytest.raises(ValueError, match=r"^latency_ms: must be an .* got a string$"):
+        parse_fault_changes({"latency_ms": "5"})
+    with pytest.raises(ValueError, match=r"^error_rate: must be a .* got null$"):
+        parse_fault_changes({"error_rate": None})
+
+
+def _exit_status(argv: list[str]) -> int | str | None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(argv)
+    return exit_info.value.code
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--port", "99999"], "argument --port: must be an integer from 0 to 65535"),
+        (["--port", "-1"], "argument --port: must be an integer from 0 to 65535"),
+        (["--port", "http"], "argument --port: must be an integer from 0 to 65535"),
+        (
+            ["--clock-skew-s", "nan"],
+            "argument --clock-skew-s: must be a number from -86400 to 86400 seconds",
+        ),
+        (["--latency-ms", "1e12"], "argument --latency-ms: must be an integer from 0"),
+        (["--token-ttl", "0"], "argument --token-ttl: must be an integer from 1"),
+        (["--hold-ms", "600001"], "argument --hold-ms: must be an integer from 0"),
+        (
+            ["--error-rate", "inf"],
+            "argument --error-rate: must be a number from 0 to 1",
+        ),
+        (["--rate-limit", "-5"], "argument --rate-limit: must be an integer from 0"),
+    ],
+)
+def test_cli_rejects_bad_values(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _exit_status(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_accepts_range_edges() -> None:
+    args = build_parser().parse_args(
+        ["--port", "65535", "--clock-skew-s", "-86400", "--token-ttl", "86400"]
+    )
+    assert args.port == 65535
+    assert fault_changes(args) == {"clock_skew_s": -86400.0, "token_ttl": 86400}
+    assert build_parser().parse_args(["--port", "0"]).port == 0
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_qualifiers_depth_bounded() -> None:
+    # The qualifiers object is level 1, so four lists inside it make five levels.
+    deepest = {"acme_email": "a@example.com", "acme_qualifiers": {"q": _nested(4)}}
+    too_deep = {"acme_email": "a@example.com", "acme_qualifiers": {"q": _nested(5)}}
+    assert validate_contact(deepest)[1] == {}
+    contact, errors = validate_contact(too_deep)
+    assert contact is None
+    assert errors == {"acme_qualifiers": ["is nested more than 5 levels deep"]}
+
+
+def test_qualifiers_very_deep_no_recursion() -> None:
+    body = {"acme_email": "a@example.com", "acme_qualifiers": {"q": _nested(100_000)}}
+    contact, errors = validate_contact(body)
+    assert contact is None
+    assert errors == {"acme_qualifiers": ["is nested more than 5 levels deep"]}
+
+
+def test_qualifiers_size_bounded() -> None:
+    # '{"q":""}' is 8 characters of JSON around the answer.
+    at_limit = {"q": "é" * (MAX_QUALIFIERS_CHARS - 8)}
+    over = {"q": "é" * (MAX_QUALIFIERS_CHARS - 7)}
+    assert (
+        validate_contact({"acme_email": "a@example.com", "acme_qualifiers": at_limit})[
+            1
+        ]
+        == {}
+    )
+    contact, errors = validate_contact(
+        {"acme_email": "a@example.com", "acme_qualifiers": over}
+    )
+    assert contact is None
+    assert errors == {
+        "acme_qualifiers": ["is too long (10001 characters as JSON, maximum is 10000)"]
+    }
+
+
+def test_qualifiers_reject_nan() -> None:
+    contact, errors = validate_contact(
+        {"acme_email": "a@example.com", "acme_qualifiers": {"score": math.nan}}
+    )
+    assert contact is None
+    assert errors == {"acme_qualifiers": ["must not contain NaN or Infinity"]}
+
+
+def test_body_limit_fits_full_bulk() -> None:
+    assert MAX_BODY_BYTES >= MAX_BULK * max_contact_json_bytes()
+    # Every text field full of characters that take 4 bytes in UTF-8 and 12 bytes
+    # once escaped as JSON.
+    item = {name: "😀" * limit for name, limit in TEXT_FIELDS.items()}
+    item["idempotency_key"] = "😀" * MAX_KEY_LENGTH
+    item["acme_qualifiers"] = {"q": "😀" * (MAX_QUALIFIERS_CHARS - 8)}
+    one_item = len(json.dumps(item).encode("utf-8"))
+    assert one_item <= max_contact_json_bytes()
+    assert MAX_BULK * one_item < MAX_BODY_BYTES
+
+
+def test_token_lifetime_exactly_ttl() -> None:
+    clock = [1_000_000.7]
+    issuer = TokenIssuer(SECRET, lambda: clock[0])
+    for ttl in (1, 2, 900):
+        claims = jwt.decode(
+            issuer.issue("op", ttl).token, options={"verify_signature": False}
+        )
+        assert claims["iat"] == 1_000_000
+        assert claims["exp"] - claims["iat"] == ttl
+
+
+def test_token_usable_for_full_ttl() -> None:
+    # Issued just before a whole second, the token still works ttl seconds later.
+    clock = [1_000_000.999]
+    issuer = TokenIssuer(SECRET, lambda: clock[0])
+    token = issuer.issue("op", 2).token
+    clock[0] += 2
+    assert issuer.verify(token)["sub"] == "op"
+
+
+@pytest.mark.expected_log("acmecrm.tokens")
+def test_secret_file_mode_tightened(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "acmecrm.secret"
+    path.write_text("s3cret-value-of-the-test\n", encoding="ascii")
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="acmecrm.tokens"):
+        secret = load_or_create_secret_file(path)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert secret == "s3cret-value-of-the-test"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(warnings) == 1
+    assert "had mode 0644" in warnings[0].getMessage()
+    assert "changed it to 0600" in warnings[0].getMessage()
+    assert "s3cret" not in caplog.text
+
+
+def test_secret_file_private_mode_kept(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "acmecrm.secret"
+    path.write_text("s3cret\n", encoding="ascii")
+    path.chmod(0o400)
+    with caplog.at_level(logging.DEBUG, logger="acmecrm.tokens"):
+        assert load_or_create_secret_file(path) == "s3cret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
+    assert caplog.records == []
+
+
+def test_payload_too_large_is_json(tmp_path) -> None:
+    app = create_app(tmp_path / "crm.db", secret=SECRET)
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    response = app.test_client().post(
+        "/api/v1/auth",
+        data=b'{"email": "' + b"a" * 200 + b'@example.com"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 413
+    assert response.is_json
+    assert response.get_json() == {
+        "error": "request_entity_too_large",
+        "message": "the request body is larger than the maximum of 100 bytes; "
+        "send fewer contacts in each bulk request",
+    }

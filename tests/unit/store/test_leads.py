@@ -234,9 +234,7 @@ def test_search_ties_ordered_by_id(
     monkeypatch.setattr(leads_module, "FEW_MATCHES", few_matches)
     saved = [store.save_lead({"company": f"Acme {i}"}) for i in range(3)]
     with store.engine.begin() as connection:
-        connection.execute(
-            update(Lead).values(captured_at=saved[0].captured_at)
-        )
+        connection.execute(update(Lead).values(captured_at=saved[0].captured_at))
     expected = sorted((s.lead_id for s in saved), reverse=True)
 
     rows = store.list_leads("acme", limit=2) + store.list_leads("acme", offset=2)
