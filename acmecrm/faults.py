@@ -69,8 +69,8 @@ class SettingRange:
         return f"{kind} from {self.minimum:g} to {self.maximum:g}{unit}"
 
 
-# The upper bounds keep every setting far beyond what a test needs while ruling out
-# values that overflow a timer or the token clock, such as a latency of 1e12 ms.
+# The bounds leave room for any test while rejecting values that would hold requests
+# for days, issue tokens that never expire or overflow a timer, such as 1e12 ms.
 SETTING_RANGES: dict[str, SettingRange] = {
     "error_rate": SettingRange(0, 1, integer=False),
     "apply_then_timeout_rate": SettingRange(0, 1, integer=False),

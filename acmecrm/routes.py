@@ -127,9 +127,9 @@ def _check_auth_body(body: dict[str, Any]) -> Errors:
     if email is None or (isinstance(email, str) and not email.strip()):
         errors["email"] = ["is required"]
     for name, limit in AUTH_FIELDS.items():
-        value = body.get(name, "")
         if name in errors:
             continue
+        value = body.get(name, "")
         if not isinstance(value, str):
             errors[name] = ["must be a string"]
         elif len(value) > limit:
@@ -268,13 +268,13 @@ def _int_arg(
     raw = request.args.get(name, "")
     if raw == "":
         return default
+    value: int | None
     try:
         value = int(raw)
     except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
         errors[name] = [f"must be an integer from {minimum} to {maximum}"]
-        return default
-    if not minimum <= value <= maximum:
-        errors[name] = [f"must be at least {minimum} and at most {maximum}"]
         return default
     return value
 

@@ -138,8 +138,8 @@ def load_or_create_secret_file(path: Path) -> str:
 
 def _read_secret_file(path: Path) -> str:
     with path.open(encoding="ascii") as handle:
-        # The mode is checked on the open file, so a file swapped in after the check
-        # cannot escape it.
+        # fstat and fchmod act on the opened file, so the mode checked and changed is
+        # that of the file whose secret is read, even if the path is replaced meanwhile.
         mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
         if mode & 0o077:
             try:

@@ -40,7 +40,7 @@ MAX_BULK = 100
 MAX_KEY_LENGTH = 200
 
 # A JSON encoder such as json.dumps with ensure_ascii, which requests uses, writes a
-# character outside the Basic Multilingual Plane (4 bytes in UTF-8) as two \\uXXXX
+# character outside the Basic Multilingual Plane (4 bytes in UTF-8) as two \uXXXX
 # escapes: 12 bytes. That is the most any character of a field value can take.
 _MAX_BYTES_PER_CHAR = 12
 # Field names, quotes, colons and commas of one contact, generously rounded up.

@@ -17,6 +17,7 @@ import queue
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -92,7 +93,12 @@ def run(args: argparse.Namespace) -> int:
 
     deadline = time.monotonic() + args.timeout
     config = load_config(args.config)
-    source = open_source(args.camera, config.capture)
+    # A folder or a video file is read as fast as it decodes; frames keep their media
+    # timestamps, so the debounce hold still counts in the recording's time.
+    recorded = Path(args.camera).expanduser().exists() and not args.camera.startswith(
+        "/dev/"
+    )
+    source = open_source(args.camera, config.capture, paced=not recorded)
     try:
         with Runtime(config, args.db, args.crm_url) as runtime:
             runtime.start_sync_thread()

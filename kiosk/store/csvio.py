@@ -230,6 +230,11 @@ def open_csv_store(url: str, *, must_exist: bool) -> tuple[LeadStore, bool]:
             f"Invalid database URL {safe_url}: {_first_line(exc)}. Use a SQLAlchemy "
             "URL such as sqlite:////var/lib/kiosk/leads.sqlite3."
         ) from exc
+    except ImportError as exc:
+        raise KioskError(
+            f"Cannot open the database {safe_url}: its database driver is not "
+            f"installed ({exc}). Install it in the kiosk's environment."
+        ) from exc
     except DBAPIError as exc:
         raise KioskError(
             f"Cannot open the database {safe_url}: {_first_line(exc.orig)}."

@@ -279,3 +279,43 @@ def test_sigterm_ends_held_response(tmp_path: Path, clean_env: None) -> None:
         started = time.monotonic()
         assert crm.stop(timeout_s=10) == 0
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--port", "99999"), "argument --port: must be an integer from 0 to 65535"),
+        (("--port", "70000"), "argument --port: must be an integer from 0 to 65535"),
+        (
+            ("--port", "0", "--clock-skew-s", "nan"),
+            "argument --clock-skew-s: must be a number from -86400 to 86400 seconds",
+        ),
+    ],
+)
+def test_out_of_range_flag_exits_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = subprocess.run(
+        [*ACMECRM, "--db", str(tmp_path / "crm.db"), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "listening" not in result.stdout
+
+
+def test_open_secret_file_tightened(tmp_path: Path, clean_env: None) -> None:
+    secret_file = tmp_path / "acmecrm.secret"
+    secret_file.write_text("secret-written-by-hand-0123456789\n", encoding="ascii")
+    secret_file.chmod(0o644)
+    with start_crm_process(tmp_path / "crm.db"):
+        mode = stat.S_IMODE(secret_file.stat().st_mode)
+    log = (tmp_path / "crm.db.log").read_text()
+    warnings = [line for line in log.splitlines() if " WARNING " in line]
+    assert mode == 0o600
+    assert len(warnings) == 1
+    assert "had mode 0644, open to other users; changed it to 0600" in warnings[0]
+    assert "secret-written-by-hand" not in log
