@@ -57,7 +57,6 @@ def fault_value(name: str) -> Callable[[str], Any]:
                 f"must be {accepted.describe()}, got {text!r}"
             ) from None
 
-    parse.__name__ = name
     return parse
 
 

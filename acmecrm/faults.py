@@ -134,10 +134,10 @@ def _convert_number(accepted: SettingRange, value: Any) -> int | float:
     finite = not isinstance(value, float) or math.isfinite(value)
     in_range = finite and accepted.minimum <= value <= accepted.maximum
     if not in_range or (accepted.integer and value != int(value)):
-        shown = repr(value)
-        if len(shown) > 30:
-            shown = shown[:27] + "..."
-        raise ValueError(f"must be {accepted.describe()}, got {shown}")
+        value_text = repr(value)
+        if len(value_text) > 30:
+            value_text = value_text[:27] + "..."
+        raise ValueError(f"must be {accepted.describe()}, got {value_text}")
     return int(value) if accepted.integer else float(value)
 
 

@@ -29,7 +29,8 @@ admin = Blueprint("admin", __name__, url_prefix="/_admin")
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
-# SQLite rejects an OFFSET above 2**63 - 1; a billion is far past any store here.
+# Python's sqlite3 cannot bind an integer above 2**63 - 1 and raises OverflowError.
+# A billion is far more contacts than this stand-in server ever stores.
 MAX_OFFSET = 1_000_000_000
 # The operator fields of an auth request and their maximum lengths, in characters.
 AUTH_FIELDS = {"email": 254, "name": 100, "company": 200}
@@ -64,11 +65,12 @@ def _json_object() -> dict[str, Any]:
 
 
 def _unsupported_media_type(mimetype: str) -> tuple[Response, int]:
-    given = f"Content-Type {mimetype[:100]!r}" if mimetype else "no Content-Type"
+    content_type = f"Content-Type {mimetype[:100]!r}" if mimetype else "no Content-Type"
+    g.log_reason = f"body with {content_type}, not JSON"
     return error_response(
         415,
         "unsupported_media_type",
-        f"the body has {given}; send JSON with Content-Type: application/json",
+        f"the body has {content_type}; send JSON with Content-Type: application/json",
     )
 
 

@@ -192,6 +192,7 @@ def _http_error(exc: HTTPException) -> Any:
     message = exc.description or exc.name or "request failed"
     if isinstance(exc, RequestEntityTooLarge):
         limit = request.max_content_length or MAX_BODY_BYTES
+        g.log_reason = f"body larger than {limit} bytes"
         message = (
             f"the request body is larger than the maximum of {limit} bytes; "
             "send fewer contacts in each bulk request"

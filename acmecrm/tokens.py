@@ -151,8 +151,8 @@ def _read_secret_file(path: Path) -> str:
                     "run chmod 600 on it or delete it to generate a new one"
                 ) from exc
             logger.warning(
-                "the token signing secret file %s had mode %04o, open to other users; "
-                "changed it to 0600",
+                "the token signing secret file %s had mode %04o, open to other users, "
+                "and was changed to 0600",
                 path,
                 mode,
             )

@@ -54,8 +54,9 @@ def max_contact_json_bytes() -> int:
     maximum lengths, each character at its longest escaped form.
     """
     chars = sum(TEXT_FIELDS.values()) + MAX_QUALIFIERS_CHARS + MAX_KEY_LENGTH
-    # Whitespace between the qualifiers' tokens is not counted in their length, so
-    # one byte is added for each of their characters.
+    # A client's encoder may put a space after each comma and colon of the
+    # qualifiers, which their compact length leaves out, so one byte is added for
+    # each of their characters.
     return chars * _MAX_BYTES_PER_CHAR + MAX_QUALIFIERS_CHARS + _CONTACT_SYNTAX_BYTES
 
 

@@ -4,6 +4,8 @@ Writes a CSV file of synthetic leads (accented names, formulas our export escape
 times, side by side in one run and each on a fresh SQLite database:
 
 - ``import_csv``: rows saved 500 a transaction, each lead with its outbox row;
+- ``import_csv`` of the same file again (every row merges, unchanged), then of a copy
+  with one column changed on every row (every lead gets a new revision);
 - the naive import: the same rows through ``LeadStore.save_lead``, one transaction
   (and one durable commit) a row, on ``--naive-rows`` rows;
 - ``kiosk import`` as a subprocess, start-up included;
@@ -18,7 +20,7 @@ synthetic leads fast for the scale benchmark.
 
 Run: ``python benchmarks/import.py [--rows 10000] [--naive-rows 2000] [--scale N]
 [--json]``.
-Exit status 1 when the batched import misses the target.
+Exit status 1 when the batched import misses the target, or a re-import adds leads.
 """
 
 from __future__ import annotations
@@ -102,6 +104,32 @@ def time_batched(csv_path: Path, folder: Path) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "rows_per_s": round(report.imported / seconds),
     }
+
+
+def time_reimport(csv_path: Path, folder: Path) -> dict[str, Any]:
+    """Import the file again, then a copy with every title changed, into the same store.
+
+    Run after :func:`time_batched`: every row merges into the lead it created.
+    """
+    changed_path = folder / "changed.csv"
+    text = csv_path.read_text(encoding="utf-8-sig")
+    changed_path.write_text(text.replace("Head of Engineering", "CTO"), "utf-8")
+    store = open_store(f"sqlite:///{folder / 'batched.sqlite3'}")
+    result: dict[str, Any] = {}
+    try:
+        for name, path in (("same_file", csv_path), ("changed_file", changed_path)):
+            started = time.perf_counter()
+            report = import_csv(path, store)
+            result[name] = {
+                "seconds": round(time.perf_counter() - started, 3),
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+            }
+        result["leads"] = store.count_leads()
+    finally:
+        store.close()
+    return result
 
 
 def time_naive(csv_path: Path, folder: Path, rows: int) -> dict[str, Any]:
@@ -240,6 +268,7 @@ def main() -> int:
         write_csv(csv_path, args.rows)
         result = {
             "batched": time_batched(csv_path, folder),
+            "reimport": time_reimport(csv_path, folder),
             "naive": time_naive(csv_path, folder, min(args.naive_rows, args.rows)),
             "cli": time_cli(csv_path, folder),
             "export": time_export(folder),
@@ -248,9 +277,13 @@ def main() -> int:
             result["queries"] = time_queries(folder, args.scale)
     naive = result["naive"]
     result["naive_estimated_s_for_all_rows"] = round(args.rows / naive["rows_per_s"], 1)
+    reimport = result["reimport"]
     ok = (
         result["batched"]["seconds"] < TARGET_S
         and result["batched"]["rows"] == args.rows
+        and reimport["leads"] == args.rows
+        and reimport["same_file"]["unchanged"] == args.rows
+        and reimport["changed_file"]["updated"] == args.rows
     )
     result["target_met"] = ok
     if args.json:
@@ -266,6 +299,14 @@ def _print_table(result: dict[str, Any], rows: int) -> None:
     print(
         f"  batched, 500 rows a transaction: {batched['seconds']:.2f} s "
         f"({batched['rows_per_s']} rows/s, {batched['pending']} queued for sync)"
+    )
+    reimport = result["reimport"]
+    print(
+        f"  same file again (all unchanged): {reimport['same_file']['seconds']:.2f} s"
+    )
+    print(
+        f"  every row changed (new revision):{reimport['changed_file']['seconds']:.2f} s "
+        f"({reimport['leads']} leads after both)"
     )
     print(
         f"  naive, one transaction a row:    {naive['seconds']:.2f} s for "

@@ -112,7 +112,10 @@ class Runtime:
 
         Raises:
             KioskError: the CRM URL is unusable.
+            ValueError: ``queue_sample_s`` is zero or negative.
         """
+        if queue_sample_s is not None and queue_sample_s <= 0:
+            raise ValueError(f"queue_sample_s must be positive, got {queue_sample_s}")
         self.config = config
         self.db_url = db_url or default_db_url()
         self.embedded_crm: Any = None
@@ -268,8 +271,6 @@ class Runtime:
             raise
 
     def _start_queue_sampler(self, interval_s: float) -> None:
-        if interval_s <= 0:
-            raise ValueError(f"queue_sample_s must be positive, got {interval_s}")
         self._sampler_thread = threading.Thread(
             target=self._sample_queue_depth,
             args=(interval_s,),

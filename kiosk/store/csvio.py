@@ -21,14 +21,25 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, and_, func, make_url, select, tuple_
-from sqlalchemy.engine import URL
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    insert,
+    make_url,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -39,10 +50,12 @@ from kiosk.contacts.normalize import (
 )
 from kiosk.errors import KioskError
 from kiosk.store import fields as lead_fields
-from kiosk.store.batch import NewLead
+from kiosk.store.batch import NewLead, lead_columns
 from kiosk.store.leads import LeadStore, open_store
 from kiosk.store.models import Lead
 from kiosk.store.queries import last_synced_value, latest_outbox_value
+from sync_daemon import outbox
+from sync_daemon.db import utcnow
 from sync_daemon.outbox import outbox_table
 
 logger = logging.getLogger(__name__)
@@ -751,6 +764,22 @@ class _Target:
     base: dict[str, Any]
     fields: dict[str, Any]
     captured_at: datetime | None = None
+    merged_rows: int = 0
+    changing_rows: int = 0
+
+    def count(self, counts: _Counts) -> None:
+        """Add this lead's rows to ``counts``, once the whole batch is merged.
+
+        A stored lead whose values end as they were counts each row unchanged, even
+        where rows of the file changed a value and later rows changed it back.
+        """
+        if self.lead_id is None:
+            counts.created += 1
+        elif self.fields == self.base:
+            counts.unchanged += self.merged_rows
+            return
+        counts.updated += self.changing_rows
+        counts.unchanged += self.merged_rows - self.changing_rows
 
 
 @dataclass
@@ -794,14 +823,13 @@ class _BatchPlan:
         self._register(target)
         return target
 
-    def merge(self, target: _Target, row: _Row) -> bool:
-        """Merge the row's non-empty values into ``target``; did a value change?"""
-        changed = any(
-            target.fields.get(name) != value for name, value in row.fields.items()
-        )
+    def merge(self, target: _Target, row: _Row) -> None:
+        """Merge the row's non-empty values into ``target``."""
+        target.merged_rows += 1
+        if any(target.fields.get(name) != value for name, value in row.fields.items()):
+            target.changing_rows += 1
         target.fields.update(row.fields)
         self._register(target)
-        return changed
 
     def _register(self, target: _Target) -> None:
         email_key = lead_fields.email_key(str(target.fields.get("email", "")))
@@ -828,11 +856,10 @@ def _save_batch(store: LeadStore, rows: Sequence[_Row], counts: _Counts) -> None
         target = plan.target_for(row)
         if target is None:
             plan.add_new(row)
-            counts.created += 1
-        elif plan.merge(target, row):
-            counts.updated += 1
         else:
-            counts.unchanged += 1
+            plan.merge(target, row)
+    for target in plan.targets:
+        target.count(counts)
     try:
         _write_plan(store, plan)
     except (SQLAlchemyError, ValueError) as exc:
@@ -850,17 +877,108 @@ def _write_plan(store: LeadStore, plan: _BatchPlan) -> None:
         if target.lead_id is None
     ]
     store.save_many(new_leads)
+    changes_by_lead: dict[str, dict[str, Any]] = {}
     for target in plan.targets:
-        if target.lead_id is None:
-            continue
         changes = {
             name: value
             for name, value in target.fields.items()
             if target.base.get(name) != value
         }
-        if changes:
-            # Only the changed fields: a revision saved meanwhile keeps the others.
-            store.save_lead(changes, lead_id=target.lead_id)
+        if target.lead_id is not None and changes:
+            changes_by_lead[target.lead_id] = changes
+    _save_revisions(store, changes_by_lead)
+
+
+def _save_revisions(store: LeadStore, changes_by_lead: Mapping[str, Any]) -> None:
+    """Save a new revision of each lead, with its outbox row, in one transaction.
+
+    Only the changed fields are merged, into the lead as it is inside this
+    transaction, so a revision saved since the lookup keeps its other values.
+    ``LeadStore.save_lead`` does the same for one lead, but with a durable commit
+    each it took about 74 s for 10,000 changed rows on the benchmark machine.
+
+    NOTE: this mirrors ``LeadStore.save_lead`` for an existing lead and
+    :func:`sync_daemon.outbox.enqueue` (older unsent revisions superseded, a pending
+    row for the new one), written as one statement a table for the whole batch.
+    Keep them in step.
+    """
+    if not changes_by_lead:
+        return
+    now = utcnow()
+    with store.engine.begin() as connection:
+        revisions = _merged_revisions(connection, changes_by_lead)
+        if not revisions:
+            return
+        leads = Lead.metadata.tables[Lead.__tablename__]
+        connection.execute(
+            update(leads).where(leads.c.id == bindparam("lead_key")),
+            [
+                {"lead_key": lead_id, "revision": revision, "updated_at": now}
+                | lead_columns(merged)
+                for lead_id, revision, merged in revisions
+            ],
+        )
+        _enqueue_revisions(connection, revisions, now)
+    logger.debug("Saved a new revision of %d leads in one transaction", len(revisions))
+
+
+def _merged_revisions(
+    connection: Connection, changes_by_lead: Mapping[str, Any]
+) -> list[tuple[str, int, dict[str, Any]]]:
+    """Return ``(lead id, new revision, merged fields)`` for each lead still stored."""
+    revisions: list[tuple[str, int, dict[str, Any]]] = []
+    for chunk in _chunks(sorted(changes_by_lead), LOOKUP_CHUNK):
+        query = select(Lead.id, Lead.revision, Lead.fields).where(Lead.id.in_(chunk))
+        for lead_id, revision, fields in connection.execute(query):
+            merged = lead_fields.merge_fields(fields, changes_by_lead[lead_id])
+            revisions.append((str(lead_id), int(revision) + 1, merged))
+    return revisions
+
+
+def _enqueue_revisions(
+    connection: Connection,
+    revisions: Sequence[tuple[str, int, dict[str, Any]]],
+    now: datetime,
+) -> None:
+    table = outbox.outbox_table
+    unsent = (outbox.PENDING, outbox.RETRY_WAIT, outbox.NEEDS_ATTENTION)
+    connection.execute(
+        update(table)
+        .where(
+            table.c.lead_id == bindparam("lead_key"),
+            table.c.revision < bindparam("new_revision"),
+            # An expanding IN cannot be part of an executemany statement.
+            or_(*(table.c.state == state for state in unsent)),
+        )
+        .values(
+            state=outbox.SUPERSEDED, last_error=bindparam("reason"), updated_at=now
+        ),
+        [
+            {
+                "lead_key": lead_id,
+                "new_revision": revision,
+                "reason": f"superseded by revision {revision}",
+            }
+            for lead_id, revision, _merged in revisions
+        ],
+    )
+    connection.execute(
+        insert(table),
+        [
+            {
+                "lead_id": lead_id,
+                "revision": revision,
+                "idempotency_key": outbox.idempotency_key(lead_id, revision),
+                "snapshot": json.dumps(merged, sort_keys=True, ensure_ascii=False),
+                "state": outbox.PENDING,
+                "attempt": 0,
+                "last_error": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for lead_id, revision, merged in revisions
+        ],
+    )
 
 
 def _find_stored_leads(store: LeadStore, rows: Sequence[_Row]) -> _StoredLeads:

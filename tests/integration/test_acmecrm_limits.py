@@ -282,7 +282,7 @@ def _full_contact(index: int) -> dict[str, Any]:
         "acme_badge_id": WIDE * 200,
         "acme_event": WIDE * 200,
         "acme_source": WIDE * 100,
-        # '{"q":""}' is 8 characters of JSON around the answer.
+        # '{"q":""}' is 8 characters of JSON around the value.
         "acme_qualifiers": {"q": WIDE * (MAX_QUALIFIERS_CHARS - 8)},
     }
 

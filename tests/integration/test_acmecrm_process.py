@@ -317,5 +317,7 @@ def test_open_secret_file_tightened(tmp_path: Path, clean_env: None) -> None:
     warnings = [line for line in log.splitlines() if " WARNING " in line]
     assert mode == 0o600
     assert len(warnings) == 1
-    assert "had mode 0644, open to other users; changed it to 0600" in warnings[0]
+    assert (
+        "had mode 0644, open to other users, and was changed to 0600" in (warnings[0])
+    )
     assert "secret-written-by-hand" not in log

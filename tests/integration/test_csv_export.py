@@ -40,7 +40,7 @@ def test_export_then_import_round_trip(tmp_path: Path) -> None:
     export = _kiosk("export", str(exported), "--db", source_url)
 
     assert export.returncode == 0, export.stderr
-    assert "Exported 1 leads" in export.stdout
+    assert "Exported 1 lead to" in export.stdout
     assert exported.read_bytes().startswith(b"\xef\xbb\xbf")
     with exported.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
@@ -64,10 +64,77 @@ def test_export_then_import_round_trip(tmp_path: Path) -> None:
     assert record.lead_id != saved.lead_id
 
 
+def test_export_reimport_adds_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    store = open_store(url)
+    store.save_lead({"first_name": "Ana", "email": "ana@example.com"})
+    store.save_lead({"first_name": "Bo", "email": "bo@example.org"})
+    store.close()
+    exported = tmp_path / "export.csv"
+
+    export = _kiosk("export", str(exported), "--db", url)
+    imported = _kiosk("import", str(exported), "--db", url)
+
+    store = open_store(url)
+    count = store.count_leads()
+    store.close()
+    assert export.returncode == 0, export.stderr
+    assert "Exported 2 leads" in export.stdout
+    assert imported.returncode == 0, imported.stderr
+    assert "0 new, 0 updated, 2 unchanged" in imported.stdout
+    assert count == 2
+
+
 def test_export_empty_database(tmp_path: Path) -> None:
     exported = tmp_path / "export.csv"
+    open_store(f"sqlite:///{tmp_path / 'db'}").close()
     result = _kiosk("export", str(exported), "--db", f"sqlite:///{tmp_path / 'db'}")
     assert result.returncode == 0, result.stderr
+    assert "Exported 0 leads" in result.stdout
     assert exported.read_text(encoding="utf-8-sig").splitlines() == [
         ",".join(EXPORT_COLUMNS)
     ]
+
+
+def test_export_missing_database_exits_1(tmp_path: Path) -> None:
+    database = tmp_path / "never-created.sqlite3"
+    exported = tmp_path / "export.csv"
+    result = _kiosk("export", str(exported), "--db", f"sqlite:///{database}")
+    assert result.returncode == 1
+    assert f"Database not found: {database}" in result.stderr
+    assert not database.exists()
+    assert not exported.exists()
+
+
+def test_export_to_directory_exits_1(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    open_store(url).close()
+    result = _kiosk("export", str(tmp_path), "--db", url)
+    assert result.returncode == 1
+    assert f"Cannot write {tmp_path}: it is a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_export_unwritable_path_exits_1(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'leads.sqlite3'}"
+    open_store(url).close()
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    result = _kiosk("export", str(blocker / "export.csv"), "--db", url)
+    assert result.returncode == 1
+    assert "Cannot write" in result.stderr
+    assert "Not a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_export_bad_database_url_exits_1(tmp_path: Path) -> None:
+    result = _kiosk("export", str(tmp_path / "x.csv"), "--db", "bogus://x")
+    assert result.returncode == 1
+    assert "Invalid database URL bogus://x" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_export_help_explains_phone_exception() -> None:
+    result = _kiosk("export", "--help")
+    assert result.returncode == 0
+    assert "in the phone column" in " ".join(result.stdout.split())

@@ -161,3 +161,14 @@ def test_runtime_without_queue_sampler(tmp_path: Path) -> None:
         queue_sample_s=None,
     ) as runtime:
         assert runtime._sampler_thread is None
+
+
+def test_runtime_rejects_zero_sample_interval(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="queue_sample_s"):
+        Runtime(
+            Config(),
+            f"sqlite:///{tmp_path / 'kiosk.sqlite3'}",
+            crm_data_dir=tmp_path,
+            queue_sample_s=0,
+        )
+    assert not (tmp_path / "kiosk.sqlite3").exists()

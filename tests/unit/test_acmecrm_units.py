@@ -417,7 +417,7 @@ def test_qualifiers_very_deep_no_recursion() -> None:
 
 
 def test_qualifiers_size_bounded() -> None:
-    # '{"q":""}' is 8 characters of JSON around the answer.
+    # '{"q":""}' is 8 characters of JSON around the value.
     at_limit = {"q": "é" * (MAX_QUALIFIERS_CHARS - 8)}
     over = {"q": "é" * (MAX_QUALIFIERS_CHARS - 7)}
     assert (
@@ -487,7 +487,7 @@ def test_secret_file_mode_tightened(tmp_path, caplog: pytest.LogCaptureFixture) 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(warnings) == 1
     assert "had mode 0644" in warnings[0].getMessage()
-    assert "changed it to 0600" in warnings[0].getMessage()
+    assert "was changed to 0600" in warnings[0].getMessage()
     assert "s3cret" not in caplog.text
 
 

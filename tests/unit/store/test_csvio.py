@@ -427,9 +427,11 @@ def test_import_looks_up_keys_per_batch(store: LeadStore, tmp_path: Path) -> Non
         report = import_csv(_write(tmp_path / "in.csv", "\n".join(lines)), store)
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
-    lookups = [s for s in statements if " IN (" in s.upper()]
+    per_row = [s for s in statements if "email_key = " in s or "badge_id = " in s]
     assert report.updated == 40
-    assert len(lookups) == 2  # by email, by badge id: no lead_id column
+    assert per_row == []
+    # One lookup by email and one by badge id, then the write re-reads the leads.
+    assert len(statements) == 3
 
 
 def test_import_unclosed_quote_names_line(store: LeadStore, tmp_path: Path) -> None:
@@ -584,3 +586,23 @@ def test_open_csv_store_bad_url(url: str, message: str) -> None:
         open_csv_store(url, must_exist=True)
     assert message in str(caught.value)
     assert "secret" not in str(caught.value)
+
+
+def test_import_update_keeps_synced_revision(store: LeadStore, tmp_path: Path) -> None:
+    saved = store.save_lead({"first_name": "Ana", "email": "ana@example.com"})
+    t = outbox.outbox_table
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(t)
+            .where(t.c.lead_id == saved.lead_id)
+            .values(state=outbox.SYNCED, crm_id="acme-42", synced_at=saved.captured_at)
+        )
+    path = _write(tmp_path / "in.csv", "email,title\nana@example.com,CTO\n")
+    report = import_csv(path, store)
+    record = store.get_lead(saved.lead_id)
+    states = [(revision, state) for _lead, revision, state in _outbox_rows(store)]
+    assert report.updated == 1
+    assert states == [(1, outbox.SYNCED), (2, outbox.PENDING)]
+    assert record.crm_id == "acme-42"
+    assert record.fields["title"] == "CTO"
+    assert record.fields["first_name"] == "Ana"
