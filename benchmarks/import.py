@@ -304,8 +304,9 @@ def _print_table(result: dict[str, Any], rows: int) -> None:
     print(
         f"  same file again (all unchanged): {reimport['same_file']['seconds']:.2f} s"
     )
+    changed_s = reimport["changed_file"]["seconds"]
     print(
-        f"  every row changed (new revision):{reimport['changed_file']['seconds']:.2f} s "
+        f"  every row changed (new revision):{changed_s:.2f} s "
         f"({reimport['leads']} leads after both)"
     )
     print(

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QDialog,
@@ -22,6 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.gui.staff.jobs import BackgroundJob, ProgressCallback
+from sync_daemon.connectors.acme import AcmeConnector
+from sync_daemon.connectors.base import SyncError
 
 logger = logging.getLogger(__name__)
 
@@ -97,56 +98,35 @@ def check_connection(
     timeout_s: float = 5.0,
     progress: ProgressCallback | None = None,
 ) -> ConnectionReport:
-    """Check the CRM's health endpoint, then authenticate with the given settings.
+    """Check the CRM's health endpoint, then request a token with the given settings.
 
-    Blocks for up to twice ``timeout_s``: call it from a worker thread.
+    It goes through the same connector the sync engine uses, so a passing test means
+    the engine can sign in too. Blocks for up to twice ``timeout_s``: call it from a
+    worker thread.
     """
-    base = url.rstrip("/")
+    try:
+        connector = AcmeConnector(
+            url, api_key=api_key, operator_email=operator_email, timeout_s=timeout_s
+        )
+    except ValueError as exc:
+        return ConnectionReport(False, (f"Invalid CRM address: {exc}",))
     lines: list[str] = []
-    with requests.Session() as session:
-        try:
-            health = session.get(f"{base}/api/v1/health", timeout=timeout_s)
-        except requests.RequestException as exc:
-            return ConnectionReport(False, (f"Health check failed: {_short(exc)}.",))
+    try:
+        connector.health()
+        lines.append("Health check: the CRM is up.")
         if progress is not None:
             progress(1, 2)
-        if health.status_code != 200:
-            return ConnectionReport(
-                False, (f"Health check failed: HTTP {health.status_code}.",)
-            )
-        lines.append("Health check: the CRM is up.")
-        body = {"email": operator_email, "name": "Booth kiosk", "company": ""}
-        if api_key:
-            body["api_key"] = api_key
-        try:
-            auth = session.post(f"{base}/api/v1/auth", json=body, timeout=timeout_s)
-        except requests.RequestException as exc:
-            lines.append(f"Sign-in failed: {_short(exc)}.")
-            return ConnectionReport(False, tuple(lines))
+        connector.authenticate()
+        lines.append("Sign-in: the CRM accepted the kiosk's credentials.")
         if progress is not None:
             progress(2, 2)
-    if auth.status_code == 200 and "token" in _json(auth):
-        lines.append("Sign-in: the CRM accepted the kiosk's credentials.")
         return ConnectionReport(True, tuple(lines))
-    error = _json(auth).get("error", "")
-    lines.append(f"Sign-in failed: HTTP {auth.status_code} {error}".rstrip() + ".")
-    return ConnectionReport(False, tuple(lines))
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _short(exc: Exception) -> str:
-    if isinstance(exc, requests.Timeout):
-        return "the CRM did not answer in time"
-    if isinstance(exc, requests.ConnectionError):
-        return "the CRM cannot be reached at this address"
-    return type(exc).__name__
+    except SyncError as exc:
+        step = "Health check" if not lines else "Sign-in"
+        lines.append(f"{step} failed: {exc}")
+        return ConnectionReport(False, tuple(lines))
+    finally:
+        connector.close()
 
 
 class CrmSettingsDialog(QDialog):
