@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -372,10 +373,19 @@ def _open_store(db_url: str) -> LeadStore:
     return open_store(db_url)
 
 
+# Metrics older than this are deleted at start, so the queue-depth samples (about 720
+# rows an hour) do not grow the database without bound.
+METRICS_RETENTION = timedelta(days=30)
+
+
 def _metrics_recorder(store: LeadStore) -> Any:
     from kiosk.store.metrics import MetricsRecorder
 
-    return MetricsRecorder(store)
+    recorder = MetricsRecorder(store)
+    pruned = recorder.prune(datetime.now(UTC) - METRICS_RETENTION)
+    if pruned:
+        log.info("Deleted %d metric records older than %s", pruned, METRICS_RETENTION)
+    return recorder
 
 
 def _store_engine(store: LeadStore, db_url: str) -> Any:
