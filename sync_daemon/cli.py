@@ -1,27 +1,40 @@
 """``kiosk-sync``: the sync engine as a standalone daemon.
 
-Exit status: 0 every lead synced (or stopped by a signal without ``--once``); 1
-``--timeout`` passed with leads still waiting; 2 usage or configuration error; 3 nothing
-sendable is left but some leads need attention (listed on stderr).
+Exit statuses are listed in :data:`EXIT_STATUS_HELP`, which ``--help`` prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 from urllib.parse import urlsplit
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
 from sync_daemon.connectors.acme import AcmeConnector, InsecureUrlError
-from sync_daemon.db import create_db_engine
 from sync_daemon.engine import SyncEngine
 from sync_daemon.mapping import MappingError, load_mapping
-from sync_daemon.outbox import migrate
-from sync_daemon.settings import SettingsError, default_db_url, load_daemon_config
+from sync_daemon.outbox import Outbox
+from sync_daemon.settings import (
+    DaemonConfig,
+    SettingsError,
+    default_db_url,
+    load_daemon_config,
+)
+from sync_daemon.startup import (
+    DatabaseLocked,
+    StartupError,
+    open_database,
+    prepare_database,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +43,35 @@ EXIT_TIMEOUT = 1
 EXIT_USAGE = 2
 EXIT_NEEDS_ATTENTION = 3
 
+EXIT_STATUS_HELP = """\
+exit status:
+  0  every lead synced (with --once), or stopped by SIGTERM or SIGINT (without it)
+  1  with --once: --timeout passed with leads still waiting, also when another
+     writer kept the database locked for all that time
+  2  usage or configuration error: an invalid option or setting, a database that
+     does not exist or is not the kiosk's, the CRM rejecting the API key or
+     operator, or (without --once) a database locked for all of --timeout
+  3  with --once: nothing sendable is left but some leads need attention (listed
+     on stderr)
+
+kiosk-sync opens only the database the kiosk created; it never creates one. While
+another writer holds the database at start-up, it waits, up to --timeout.
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``kiosk-sync``."""
     parser = argparse.ArgumentParser(
         prog="kiosk-sync",
         description="Push the kiosk's saved leads to the CRM.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="SQLAlchemy URL of the kiosk's database (default: the kiosk's own file "
-        "in the user data folder)",
+        help="SQLAlchemy URL of the kiosk's existing database (default: the kiosk's "
+        "own file in the user data folder)",
     )
     parser.add_argument(
         "--crm-url",
@@ -64,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         type=float,
         default=300.0,
-        help="with --once, give up after S seconds (default: 300)",
+        help="with --once, give up after S seconds (default: 300); in both modes, "
+        "also the longest wait at start-up for a database another writer holds",
     )
     return parser
 
@@ -78,60 +109,98 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.timeout <= 0:
+    # Alembic logs its set-up at INFO on every start, even with nothing to upgrade.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
         parser.error("--timeout must be a positive number of seconds")
-    try:
-        engine = _build_engine(args)
-    except (SettingsError, InsecureUrlError, MappingError) as exc:
-        print(f"kiosk-sync: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
+    deadline = time.monotonic() + args.timeout
     stop = threading.Event()
     _stop_on_signals(stop)
+
     try:
-        if not args.once:
-            engine.run_forever(stop)
-            return EXIT_SYNCED
-        stats = engine.drain(stop, args.timeout)
+        config = load_daemon_config(args.config)
+        connector = _build_connector(args.crm_url or config.crm.url, config)
+    except (SettingsError, InsecureUrlError, MappingError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    try:
+        return _run(args, config, connector, stop, deadline)
     finally:
-        engine.connector.close()
-    if stats.waiting:
-        print(
-            f"kiosk-sync: {stats.waiting} lead(s) still waiting after "
-            f"{args.timeout:g} s",
-            file=sys.stderr,
+        connector.close()
+
+
+def _build_connector(url: str, config: DaemonConfig) -> AcmeConnector:
+    if not url:
+        raise SettingsError(
+            "No CRM URL: pass --crm-url, set KIOSK_CRM_URL, or set [crm] url in the "
+            "configuration file."
         )
-        return EXIT_TIMEOUT
+    return AcmeConnector(
+        url,
+        api_key=config.crm.api_key,
+        operator_email=config.crm.operator_email,
+        timeout_s=config.crm.timeout_s,
+    )
+
+
+def _run(
+    args: argparse.Namespace,
+    config: DaemonConfig,
+    connector: AcmeConnector,
+    stop: threading.Event,
+    deadline: float,
+) -> int:
+    try:
+        database = open_database(args.db or default_db_url(), given=bool(args.db))
+    except StartupError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    try:
+        ready = prepare_database(database, deadline=deadline, stop=stop)
+    except DatabaseLocked as exc:
+        if args.once:
+            return _fail(f"{exc} {_waiting_note(database)}", EXIT_TIMEOUT)
+        return _fail(str(exc), EXIT_USAGE)
+    except StartupError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    if not ready:
+        return EXIT_TIMEOUT if args.once else EXIT_SYNCED
+
+    crm = urlsplit(connector.base_url)
+    logger.info(
+        "Syncing %s to %s://%s",
+        database.url.render_as_string(hide_password=True),
+        crm.scheme,
+        crm.netloc,
+    )
+    engine = SyncEngine(database, connector, load_mapping("acme"), config.sync)
+    if not args.once:
+        engine.run_forever(stop)
+        return EXIT_SYNCED
+    try:
+        stats = engine.drain(stop, max(0.0, deadline - time.monotonic()))
+    except OperationalError as exc:
+        return _fail(f"The database stayed locked ({exc.orig}).", EXIT_TIMEOUT)
+    if engine.config_error:
+        return _fail(engine.config_error, EXIT_USAGE)
+    if stats.waiting:
+        ended = "stopped by a signal" if stop.is_set() else f"after {args.timeout:g} s"
+        return _fail(f"{stats.waiting} lead(s) still waiting {ended}", EXIT_TIMEOUT)
     if stats.needs_attention:
         _print_attention(engine)
         return EXIT_NEEDS_ATTENTION
     return EXIT_SYNCED
 
 
-def _build_engine(args: argparse.Namespace) -> SyncEngine:
-    config = load_daemon_config(args.config)
-    url = args.crm_url or config.crm.url
-    if not url:
-        raise SettingsError(
-            "No CRM URL: pass --crm-url, set KIOSK_CRM_URL, or set [crm] url in the "
-            "configuration file."
-        )
-    connector = AcmeConnector(
-        url,
-        api_key=config.crm.api_key,
-        operator_email=config.crm.operator_email,
-        timeout_s=config.crm.timeout_s,
-    )
-    database = create_db_engine(args.db or default_db_url())
-    migrate(database)
-    crm = urlsplit(connector.base_url)
-    logger.info(
-        "Syncing %s to %s://%s",
-        database.url.render_as_string(hide_password=True),
-        crm.scheme,
-        crm.hostname if crm.port is None else f"{crm.hostname}:{crm.port}",
-    )
-    return SyncEngine(database, connector, load_mapping("acme"), config.sync)
+def _fail(message: str, status: int) -> int:
+    print(f"kiosk-sync: {message}", file=sys.stderr)
+    return status
+
+
+def _waiting_note(database: Engine) -> str:
+    try:
+        waiting = Outbox(database).queue_stats().waiting
+    except OperationalError:
+        return "Leads may still be waiting."
+    return f"{waiting} lead(s) still waiting."
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

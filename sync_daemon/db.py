@@ -54,7 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
+def create_db_engine(url: str, *, create_file: bool = True, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; for SQLite, with the pragmas and locking above.
 
     A new SQLite file is created with mode 0600 (its parent folder too, if missing),
@@ -62,6 +62,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
     Args:
         url: a SQLAlchemy URL such as ``sqlite:////var/lib/kiosk/leads.sqlite3``.
+        create_file: create a missing SQLite file and folder as above; False leaves
+            the file system alone (the caller has checked that the file exists).
         **kwargs: passed to :func:`sqlalchemy.create_engine`.
     """
     parsed = make_url(url)
@@ -70,8 +72,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return create_engine(url, **kwargs)
 
     database = parsed.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        _create_private_file(Path(database))
+    if create_file and database and database != ":memory:":
+        if not database.startswith("file:"):
+            _create_private_file(Path(database))
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)

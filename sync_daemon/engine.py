@@ -126,6 +126,9 @@ class SyncEngine:
         self._reachable: bool | None = None
         self._failures = 0
         self._probe_failures = 0
+        self._streak = 0
+        self._streak_started = 0.0
+        self._config_error = ""
         self._resume_at = 0.0
         self._last_attempt = 0.0
         self._last_success_at: datetime | None = None
@@ -163,7 +166,18 @@ class SyncEngine:
                 stats=stats,
                 last_error=self._last_error,
                 token_refreshes=self.tokens.refresh_count,
+                config_error=self._config_error,
             )
+
+    @property
+    def config_error(self) -> str:
+        """Why the CRM rejected the configured credentials, or "" when it did not.
+
+        Retrying does not fix it, so ``kiosk-sync --once`` stops on it; a running
+        engine keeps trying at the backoff cap in case the CRM side changes.
+        """
+        with self._lock:
+            return self._config_error
 
     # One batch.
 
@@ -223,8 +237,13 @@ class SyncEngine:
         items = [(row.idempotency_key, contact) for row, contact in mapped]
         try:
             results = self._call(lambda token: self.connector.send_bulk(token, items))
-        except (TransientError, CredentialsRejected) as exc:
+        except TransientError as exc:
             self._retry_all([row for row, _ in mapped], exc, outcome)
+            return
+        except CredentialsRejected as exc:
+            self._note_credentials_rejected(exc)
+            outcome.release.extend(row for row, _ in mapped)
+            outcome.retry_reason = exc.reason
             return
         except RequestRejected as exc:
             # The whole request was rejected, so find the culprit one lead at a time
@@ -250,9 +269,14 @@ class SyncEngine:
                 return
             try:
                 result = self._call(functools.partial(self._send_one, row, contact))
-            except (TransientError, CredentialsRejected) as exc:
+            except TransientError as exc:
                 self._retry_all([row], exc, outcome)
                 outcome.release.extend(row for row, _ in mapped[position + 1 :])
+                return
+            except CredentialsRejected as exc:
+                self._note_credentials_rejected(exc)
+                outcome.release.extend(row for row, _ in mapped[position:])
+                outcome.retry_reason = exc.reason
                 return
             except RequestRejected as exc:
                 result = ItemResult(status=exc.status, message=exc.reason)
@@ -286,11 +310,12 @@ class SyncEngine:
             )
 
     def _retry_all(
-        self, rows: Sequence[OutboxRow], exc: SyncError, outcome: _Outcome
+        self, rows: Sequence[OutboxRow], exc: TransientError, outcome: _Outcome
     ) -> None:
-        unreachable = isinstance(exc, TransientError) and exc.unreachable
-        retry_after = exc.retry_after_s if isinstance(exc, TransientError) else None
-        self._note_failure(exc.reason, unreachable=unreachable, at_least_s=retry_after)
+        retry_after = exc.retry_after_s
+        self._note_failure(
+            exc.reason, unreachable=exc.unreachable, at_least_s=retry_after
+        )
         outcome.retry_reason = exc.reason
         outcome.retry.extend((row, self._row_delay(row, retry_after)) for row in rows)
 
@@ -396,15 +421,36 @@ class SyncEngine:
 
     def _note_success(self) -> None:
         with self._lock:
-            if self._failures or self._reachable is False:
+            if self._streak:
                 logger.info(
-                    "CRM requests succeed again after %d failures", self._failures
+                    "CRM requests succeed again after %d failed attempts in %.0f s",
+                    self._streak,
+                    time.monotonic() - self._streak_started,
                 )
+            if self._config_error:
+                logger.info("The CRM accepts the configured credentials again")
             self._failures = 0
+            self._streak = 0
+            self._config_error = ""
             self._resume_at = 0.0
             self._reachable = True
             self._last_error = ""
             self._last_success_at = utcnow()
+
+    def _note_credentials_rejected(self, exc: CredentialsRejected) -> None:
+        """Wait at the backoff cap, logging once a change of the rejection reason."""
+        with self._lock:
+            changed = exc.reason != self._config_error
+            self._config_error = exc.reason
+            self._last_error = exc.reason
+            self._reachable = True
+            self._resume_at = time.monotonic() + self.settings.backoff_cap_s
+        logger.log(
+            logging.ERROR if changed else logging.DEBUG,
+            "%s Sending is paused; trying again every %.0f s",
+            exc.reason,
+            self.settings.backoff_cap_s,
+        )
 
     def _note_failure(
         self,
@@ -434,15 +480,19 @@ class SyncEngine:
             if unreachable:
                 self._reachable = False
             self._last_error = reason
-        # One WARNING a streak of failed sends and every 20th failure, else DEBUG.
-        first = failures == 1 and not probe
-        level = logging.WARNING if first or failures % 20 == 0 else logging.DEBUG
+            if not self._streak:
+                self._streak_started = time.monotonic()
+            self._streak += 1
+            streak = self._streak
+        # One WARNING when a streak of failed requests and health checks starts and
+        # every 20th failure of it, else DEBUG.
+        level = logging.WARNING if streak % 20 == 1 else logging.DEBUG
         logger.log(
             level,
             "Sync %s failed (%s), failure %d in a row; next try in %.1f s",
             "health check" if probe else "request",
             reason,
-            failures,
+            streak,
             delay,
         )
 
@@ -457,12 +507,16 @@ class SyncEngine:
             return False
         with self._lock:
             recovered = self._reachable is False
+            failed_checks = self._probe_failures
             self._reachable = True
             self._probe_failures = 0
         if recovered:
             # Rows that failed only because the CRM was unreachable need not wait out
             # their own backoff now that it responds again.
-            logger.info("The CRM responds to its health check again")
+            logger.info(
+                "The CRM responds to its health check again after %d failed checks",
+                failed_checks,
+            )
             try:
                 self.outbox.make_due()
             except OperationalError as exc:
@@ -480,6 +534,9 @@ class SyncEngine:
     def drain(self, stop: threading.Event, timeout_s: float) -> QueueStats:
         """Sync until no lead is waiting, ``stop`` is set or ``timeout_s`` passes.
 
+        It also ends early when the CRM rejects the credentials (see
+        :attr:`config_error`), because waiting does not fix them.
+
         Returns:
             The outbox counts at the end: ``waiting == 0`` means every sendable lead is
             synced, and ``needs_attention`` counts the ones that wait for a person.
@@ -494,7 +551,7 @@ class SyncEngine:
             except OperationalError:
                 return False
 
-        self._loop(stop, finished, deadline=deadline)
+        self._loop(stop, finished, deadline=deadline, halt_on_config_error=True)
         return self.outbox.queue_stats()
 
     def _loop(
@@ -503,11 +560,14 @@ class SyncEngine:
         finished: Callable[[], bool],
         *,
         deadline: float | None = None,
+        halt_on_config_error: bool = False,
     ) -> None:
         self._stop = stop
         logger.info("Sync engine started")
         try:
             while not stop.is_set():
+                if halt_on_config_error and self.config_error:
+                    return
                 if self._step(stop, deadline):
                     continue
                 if finished():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,8 +37,22 @@ class EngineSettings:
     wake_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
+        seconds = (
+            self.lease_s,
+            self.backoff_base_s,
+            self.backoff_cap_s,
+            self.idle_poll_s,
+            self.wake_interval_s,
+        )
+        if not all(math.isfinite(value) for value in seconds):
+            raise ValueError("every time in seconds must be a finite number")
         if not 1 <= self.batch_size <= 100:
             raise ValueError(f"batch_size must be 1 to 100, got {self.batch_size}")
+        if self.rate_limit_per_minute < 0:
+            raise ValueError(
+                "rate_limit_per_minute must be 0 (no limit) or more, got "
+                f"{self.rate_limit_per_minute}"
+            )
         if self.lease_s <= 0 or self.idle_poll_s <= 0:
             raise ValueError("lease_s and idle_poll_s must be positive")
         if self.backoff_base_s < 0 or self.backoff_cap_s < self.backoff_base_s:
@@ -68,8 +83,10 @@ class EngineStatus:
         last_success_at: when a request last succeeded.
         next_retry_at: when the engine next tries, if it is backing off or rows wait.
         stats: outbox counts.
-        last_error: the last transient failure, cleared by a success.
+        last_error: the last failure, cleared by a success.
         token_refreshes: tokens fetched since start.
+        config_error: why the CRM rejected the configured API key or operator, which
+            retrying does not fix; "" when it did not.
     """
 
     reachable: bool | None
@@ -79,3 +96,4 @@ class EngineStatus:
     stats: QueueStats
     last_error: str = ""
     token_refreshes: int = 0
+    config_error: str = ""

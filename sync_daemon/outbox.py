@@ -25,6 +25,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Column,
     Connection,
@@ -138,15 +140,36 @@ def migrate(engine: Engine) -> None:
 
     Safe to call from several processes at start: on SQLite each upgrade runs in one
     ``BEGIN IMMEDIATE`` transaction when the engine comes from
-    :func:`sync_daemon.db.create_db_engine`.
+    :func:`sync_daemon.db.create_db_engine`. A database already at the newest
+    revision is only read, so another writer's lock does not delay the start.
     """
+    config = _alembic_config()
+    if is_migrated(engine):
+        return
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def is_migrated(engine: Engine) -> bool:
+    """Is the outbox at the newest migration? Reads only, in a deferred transaction."""
+    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    with (
+        engine.connect().execution_options(**{BEGIN_OPTION: "DEFERRED"}) as connection,
+        connection.begin(),
+    ):
+        context = MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}
+        )
+        return set(context.get_current_heads()) == heads
+
+
+def _alembic_config() -> AlembicConfig:
     script_location = resources.files("sync_daemon") / "migrations"
     config = AlembicConfig()
     config.set_main_option("script_location", str(script_location))
     config.set_main_option("version_table", VERSION_TABLE)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    return config
 
 
 def enqueue(

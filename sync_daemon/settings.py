@@ -7,6 +7,7 @@ reads these two tables itself and leaves the others to the kiosk. ``KIOSK_CRM_UR
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -78,8 +79,9 @@ def load_daemon_config(
     """Read ``[crm]`` and ``[sync]`` from ``path`` (or the default file, if present).
 
     Raises:
-        SettingsError: a named file is missing, the TOML is invalid, or a key in
-            ``[crm]`` or ``[sync]`` is unknown or has the wrong type.
+        SettingsError: a named file is missing or is not UTF-8, the TOML is invalid,
+            a key in ``[crm]`` or ``[sync]`` is unknown or has the wrong type, a
+            value is out of range, or the lease is not longer than the HTTP timeout.
     """
     environ = os.environ if environ is None else environ
     source: Path | None
@@ -93,17 +95,43 @@ def load_daemon_config(
                 f"Configuration file not found: {source}. Check the path."
             )
     data = _read(source) if source else {}
+    where = f" in {source}" if source else ""
     crm = CrmConfig(**_section(data, "crm", CRM_KEYS))
+    if crm.timeout_s <= 0:
+        raise SettingsError(
+            f"[crm] timeout_s{where} must be a positive number of seconds, got "
+            f"{crm.timeout_s:g}."
+        )
     crm = replace(
         crm,
         url=environ.get("KIOSK_CRM_URL", crm.url),
         api_key=environ.get("KIOSK_CRM_API_KEY", crm.api_key),
     )
+    sync_values = _section(data, "sync", SYNC_KEYS)
     try:
-        sync = EngineSettings(**_section(data, "sync", SYNC_KEYS))
+        sync = EngineSettings(**sync_values)
     except ValueError as exc:
-        raise SettingsError(f"[sync] in {source}: {exc}.") from exc
+        raise SettingsError(f"[sync]{where}: {exc}.") from exc
+    check_lease(sync.lease_s, crm.timeout_s)
     return DaemonConfig(crm=crm, sync=sync, source=source)
+
+
+def check_lease(lease_s: float, timeout_s: float) -> None:
+    """Raise unless a lease of ``lease_s`` outlasts an HTTP timeout of ``timeout_s``.
+
+    A claimed batch stays reserved for one lease. When the lease ended before the
+    HTTP request could time out, another process could claim the same rows while
+    they are still in flight.
+
+    Raises:
+        SettingsError: ``lease_s`` is not longer than ``timeout_s``.
+    """
+    if lease_s <= timeout_s:
+        raise SettingsError(
+            f"[sync] lease_s ({lease_s:g} s) must be longer than [crm] timeout_s "
+            f"({timeout_s:g} s), because a lease covers the whole HTTP request of "
+            "its batch. Raise lease_s or lower timeout_s."
+        )
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -112,6 +140,11 @@ def _read(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path} is not valid TOML: {exc}. Fix the file.") from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}). Save it "
+            "as UTF-8."
+        ) from exc
     except OSError as exc:
         raise SettingsError(f"Cannot read configuration file {path}: {exc}.") from exc
 
@@ -135,5 +168,7 @@ def _section(data: dict[str, Any], name: str, known: dict[str, type]) -> dict[st
             raise SettingsError(
                 f"[{name}] {key} must be {TYPE_NAMES[expected]}, got {value!r}."
             )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SettingsError(f"[{name}] {key} must be a finite number, got {value}.")
         values[key] = value
     return values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from sync_daemon.connectors.base import (
     TransientError,
 )
 from sync_daemon.ratelimit import parse_retry_after
+from sync_daemon.urls import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -40,30 +42,62 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class InsecureUrlError(ValueError):
-    """A CRM URL that would send credentials in clear text to another host."""
+    """A CRM URL that is invalid, or would expose credentials on the network."""
 
 
 def check_crm_url(url: str) -> str:
-    """Return ``url`` without a trailing slash, or raise when it is not acceptable.
+    """Return the CRM base URL in canonical form, or raise when it is not acceptable.
+
+    The canonical form has no trailing slash and no ``/api/v1`` suffix, because the
+    connector appends the API path itself. A path before it (a reverse proxy's
+    prefix) is kept.
 
     Raises:
-        InsecureUrlError: the scheme is not http(s), there is no host, or it is plain
-            http to a host other than loopback.
+        InsecureUrlError: the scheme is not http(s), there is no host, the port is
+            invalid, the URL contains a user name, password, query or fragment, or it
+            is plain http to a host other than loopback. The message shows the URL
+            with any credentials hidden.
     """
-    parts = urlsplit(url.strip())
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # such as an unclosed "[" of an IPv6 address
+        parts = urlsplit("")
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         raise InsecureUrlError(
-            f"CRM URL {url!r} is not an http(s) URL with a host, such as "
+            f"CRM URL {shown!r} is not an http(s) URL with a host, such as "
             "https://crm.example.com."
+        )
+    if parts.username is not None or parts.password is not None:
+        raise InsecureUrlError(
+            f"CRM URL {shown!r} contains a user name or password. Remove it from the "
+            "URL and set the API key in [crm] api_key or KIOSK_CRM_API_KEY instead."
+        )
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise InsecureUrlError(
+            f"CRM URL {shown!r} has an invalid port; use a number from 1 to 65535, "
+            "such as https://crm.example.com:8443."
+        )
+    if parts.query or parts.fragment:
+        raise InsecureUrlError(
+            f"CRM URL {shown!r} contains a query or fragment; give the server's base "
+            "URL only, such as https://crm.example.com."
         )
     loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
     if parts.scheme == "http" and not loopback:
         raise InsecureUrlError(
-            f"CRM URL {url!r} uses plain http to a remote host; use https, because "
+            f"CRM URL {shown!r} uses plain http to a remote host; use https, because "
             "the connection carries the API key and visitors' contact details."
         )
-    return url.strip().rstrip("/")
+    base = url.strip().rstrip("/")
+    if base.endswith(API):
+        base = base[: -len(API)].rstrip("/")
+    return base
 
 
 class AcmeConnector:
@@ -73,7 +107,11 @@ class AcmeConnector:
         base_url: the server's URL without a path, such as ``http://127.0.0.1:8765``.
         api_key: sent to ``/auth`` when the server requires one.
         operator_email: the operator the token is issued to.
-        timeout_s: connect and read timeout of every request.
+        timeout_s: connect and read timeout of every request, in seconds.
+
+    Raises:
+        InsecureUrlError: ``base_url`` is not acceptable (see :func:`check_crm_url`).
+        ValueError: ``timeout_s`` is not a positive number.
     """
 
     name = "acme"
@@ -88,6 +126,10 @@ class AcmeConnector:
         timeout_s: float = 10.0,
     ) -> None:
         self.base_url = check_crm_url(base_url)
+        if not (math.isfinite(timeout_s) and timeout_s > 0):
+            raise ValueError(
+                f"timeout_s must be a positive number of seconds, got {timeout_s}"
+            )
         self._api_key = api_key
         self._operator_email = operator_email or "kiosk@booth.invalid"
         self.timeout_s = timeout_s
@@ -128,11 +170,7 @@ class AcmeConnector:
                 unreachable=status == 503,
             )
         if status != 200:
-            raise CredentialsRejected(
-                f"AcmeCRM rejected the token request (HTTP {status}: "
-                f"{_describe(response)}); check the API key and operator email in "
-                "the [crm] configuration."
-            )
+            raise _credentials_rejected(status, _describe(response))
         data = _json(response)
         token = data.get("token")
         expires_in = data.get("expires_in")
@@ -279,6 +317,20 @@ class AcmeConnector:
         )
         for listener in self.listeners:
             listener(metric)
+
+
+def _credentials_rejected(status: int, detail: str) -> CredentialsRejected:
+    if status in (401, 403):
+        reason = (
+            f"AcmeCRM rejected the API key (HTTP {status}: {detail}). Check [crm] "
+            "api_key in the configuration file or KIOSK_CRM_API_KEY."
+        )
+    else:
+        reason = (
+            f"AcmeCRM rejected the token request (HTTP {status}: {detail}). Check "
+            "[crm] operator_email in the configuration file."
+        )
+    return CredentialsRejected(reason, status=status)
 
 
 def _name(exc: BaseException) -> str:

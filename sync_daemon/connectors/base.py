@@ -46,7 +46,17 @@ class TokenRejected(SyncError):
 
 
 class CredentialsRejected(SyncError):
-    """The CRM rejected the token request (bad API key or operator)."""
+    """The CRM rejected the token request (bad API key or operator).
+
+    Retrying does not help, so this is a configuration error, not a transient one.
+
+    Attributes:
+        status: the HTTP status of the rejection, such as 401.
+    """
+
+    def __init__(self, reason: str, *, status: int = 0) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
 class RequestRejected(SyncError):

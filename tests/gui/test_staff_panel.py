@@ -244,7 +244,13 @@ def test_crm_settings_test_connection(panel: StaffPanel, runtime, qtbot) -> None
 def test_connection_check_reports_unreachable() -> None:
     report = check_connection("http://127.0.0.1:9", "", "", timeout_s=2.0)
     assert not report.ok
-    assert "cannot be reached" in report.lines[0]
+    assert "unreachable" in report.lines[0]
+
+
+def test_connection_check_signs_in_without_operator_email(runtime) -> None:
+    report = check_connection(runtime.crm_url, "", "", timeout_s=5.0)
+    assert report.ok, report.lines
+    assert "accepted" in report.lines[-1]
 
 
 def test_connection_check_reports_down_crm(runtime) -> None:

@@ -606,3 +606,15 @@ def test_import_update_keeps_synced_revision(store: LeadStore, tmp_path: Path) -
     assert record.crm_id == "acme-42"
     assert record.fields["title"] == "CTO"
     assert record.fields["first_name"] == "Ana"
+
+
+def test_import_long_unclosed_quote_names_line(
+    store: LeadStore, tmp_path: Path
+) -> None:
+    filler = "".join(f"Row {i},row{i}@example.com\n" for i in range(60_000))
+    text = f'first_name,email\nAna,ana@example.com\n"Unclosed,uq@example.com\n{filler}'
+    report = import_csv(_write(tmp_path / "in.csv", text), store)
+    assert report.created == 1
+    assert [row.line for row in report.rejected] == [3]
+    assert "closing quote is missing" in report.rejected[0].reason
+    assert "lines 3 to 60003" in report.rejected[0].reason
