@@ -3,7 +3,10 @@
 # environment in .venv, and the project installed into it.
 #
 #   scripts/setup.sh          install the kiosk
-#   scripts/setup.sh --test   install the kiosk in editable mode with the test tools
+#   scripts/setup.sh --test   install the kiosk with the test tools
+#
+# Both install the project in editable mode, so the kiosk started from this checkout and
+# the test run share .venv without one install replacing the other's files.
 #
 # Run as root to install missing system packages with apt-get; as another user the script
 # lists what is missing and the command that installs it, then stops.
@@ -61,7 +64,7 @@ install_project() {
     if [ "${1:-}" = "--test" ]; then
         "$VENV/bin/python" -m pip install -q -e ".[test]"
     else
-        "$VENV/bin/python" -m pip install -q .
+        "$VENV/bin/python" -m pip install -q -e .
     fi
 }
 

@@ -49,13 +49,14 @@ exit status:
   1  with --once: --timeout passed with leads still waiting, also when another
      writer kept the database locked for all that time
   2  usage or configuration error: an invalid option or setting, a database that
-     does not exist or is not the kiosk's, the CRM rejecting the API key or
-     operator, or (without --once) a database locked for all of --timeout
+     does not exist or is not the kiosk's, a database locked for all of --timeout
+     (without --once), or (with --once) the CRM rejecting the API key or operator;
+     without --once, a rejected key is logged once and retried at the backoff cap
   3  with --once: nothing sendable is left but some leads need attention (listed
      on stderr)
 
 kiosk-sync opens only the database the kiosk created; it never creates one. While
-another writer holds the database at start-up, it waits, up to --timeout.
+another writer has the database locked at start-up, it waits, up to --timeout.
 """
 
 
@@ -95,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=300.0,
         help="with --once, give up after S seconds (default: 300); in both modes, "
-        "also the longest wait at start-up for a database another writer holds",
+        "also the longest wait at start-up for a database locked by another writer",
     )
     return parser
 

@@ -186,17 +186,7 @@ def enqueue(
     now = utcnow()
     _supersede_older(connection, lead_id, revision, now)
     result = connection.execute(
-        insert(outbox_table).values(
-            lead_id=lead_id,
-            revision=revision,
-            idempotency_key=idempotency_key(lead_id, revision),
-            snapshot=json.dumps(dict(snapshot), sort_keys=True, ensure_ascii=False),
-            state=PENDING,
-            attempt=0,
-            last_error="",
-            created_at=now,
-            updated_at=now,
-        )
+        insert(outbox_table).values(pending_row(lead_id, revision, snapshot, now))
     )
     row_id = result.inserted_primary_key
     assert row_id is not None
@@ -212,14 +202,44 @@ def _supersede_older(
         .where(
             t.c.lead_id == lead_id,
             t.c.revision < revision,
-            t.c.state.in_((PENDING, RETRY_WAIT, NEEDS_ATTENTION)),
+            t.c.state.in_(SUPERSEDABLE),
         )
         .values(
             state=SUPERSEDED,
-            last_error=f"superseded by revision {revision}",
+            last_error=superseded_reason(revision),
             updated_at=now,
         )
     )
+
+
+SUPERSEDABLE = (PENDING, RETRY_WAIT, NEEDS_ATTENTION)
+"""States of an unsent row that a newer revision of its lead supersedes."""
+
+
+def pending_row(
+    lead_id: str, revision: int, snapshot: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Return the column values of a new pending outbox row for one lead revision.
+
+    :func:`enqueue` inserts this row, and bulk writers in the kiosk's store insert
+    many of them with one statement.
+    """
+    return {
+        "lead_id": lead_id,
+        "revision": revision,
+        "idempotency_key": idempotency_key(lead_id, revision),
+        "snapshot": json.dumps(dict(snapshot), sort_keys=True, ensure_ascii=False),
+        "state": PENDING,
+        "attempt": 0,
+        "last_error": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def superseded_reason(revision: int) -> str:
+    """Return the ``last_error`` of a row superseded by ``revision`` of its lead."""
+    return f"superseded by revision {revision}"
 
 
 def has_newer_revision(connection: Connection, lead_id: str, revision: int) -> bool:

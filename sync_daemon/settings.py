@@ -79,9 +79,9 @@ def load_daemon_config(
     """Read ``[crm]`` and ``[sync]`` from ``path`` (or the default file, if present).
 
     Raises:
-        SettingsError: a named file is missing or is not UTF-8, the TOML is invalid,
-            a key in ``[crm]`` or ``[sync]`` is unknown or has the wrong type, a
-            value is out of range, or the lease is not longer than the HTTP timeout.
+        SettingsError: a named file is missing or is not UTF-8, or the TOML is
+            invalid. A key in ``[crm]`` or ``[sync]`` is unknown, has the wrong type
+            or is out of range. The lease is not longer than the HTTP timeout.
     """
     environ = os.environ if environ is None else environ
     source: Path | None

@@ -8,6 +8,7 @@ from creating an empty database and reporting every lead as synced.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -28,13 +29,13 @@ from sync_daemon.urls import redact_url
 logger = logging.getLogger(__name__)
 
 LOCK_RETRY_S = 0.5
-"""Pause between two tries while another writer holds the database."""
+"""Pause between two tries while another writer has the database locked."""
 KIOSK_TABLES = (VERSION_TABLE, "alembic_version_kiosk")
 """Tables of which a kiosk database has at least one (outbox or lead migrations)."""
 
 
 class StartupError(Exception):
-    """The database cannot be used; the message says why and what to check."""
+    """The database cannot be used; the message states why and what to check."""
 
 
 class DatabaseLocked(StartupError):
@@ -53,12 +54,12 @@ def open_database(url: str, *, given: bool) -> Engine:
         StartupError: the URL is invalid, names no existing SQLite file, or names a
             dialect whose driver is not installed.
     """
-    shown = redact_url(url)
+    safe_url = redact_url(url)
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise StartupError(
-            f"--db {shown!r} is not a database URL; give one such as "
+            f"--db {safe_url!r} is not a database URL; give one such as "
             "sqlite:////var/lib/kiosk/leads.sqlite3 (four slashes before an "
             "absolute path)."
         ) from None
@@ -76,7 +77,7 @@ def open_database(url: str, *, given: bool) -> Engine:
 def prepare_database(engine: Engine, *, deadline: float, stop: threading.Event) -> bool:
     """Check that ``engine`` is a kiosk database and apply the outbox migrations.
 
-    While another writer holds the database, it retries until ``deadline`` (a
+    While another writer has the database locked, it retries until ``deadline`` (a
     :func:`time.monotonic` time). Each try may itself wait up to SQLite's busy
     timeout (5 s), so the wait can end that much after ``deadline``.
 
@@ -88,36 +89,36 @@ def prepare_database(engine: Engine, *, deadline: float, stop: threading.Event) 
         StartupError: it is not a SQLite database, holds no outbox, or cannot be
             opened.
     """
-    shown = _render(engine.url)
+    safe_url = _render(engine.url)
     warned = False
     while not stop.is_set():
         try:
-            _check_kiosk_tables(engine, shown)
+            _check_kiosk_tables(engine, safe_url)
             migrate(engine)
             return True
         except OperationalError as exc:
             if not _is_locked(exc):
                 raise StartupError(
-                    f"Cannot open the database {shown}: {exc.orig}. Check the path "
+                    f"Cannot open the database {safe_url}: {exc.orig}. Check the path "
                     "and its permissions."
                 ) from None
             if time.monotonic() >= deadline:
                 raise DatabaseLocked(
-                    f"The database {shown} stayed locked by another writer until the "
-                    "start-up wait ended. Check for a process that keeps a write "
+                    f"The database {safe_url} stayed locked by another writer until "
+                    "the start-up wait ended. Check for a process that keeps a write "
                     "transaction open."
                 ) from None
             if not warned:
                 logger.warning(
                     "Database %s is locked by another writer (%s); waiting for it",
-                    shown,
+                    safe_url,
                     exc.orig,
                 )
                 warned = True
             stop.wait(LOCK_RETRY_S)
         except DatabaseError as exc:
             raise StartupError(
-                f"{shown} is not a usable SQLite database ({exc.orig}). Check --db: "
+                f"{safe_url} is not a usable SQLite database ({exc.orig}). Check --db: "
                 "it must name the kiosk's database file."
             ) from None
     return False
@@ -127,7 +128,7 @@ def _check_sqlite_file(url: URL, *, given: bool) -> None:
     database = url.database or ""
     if database in ("", ":memory:"):
         raise StartupError(
-            "--db names an in-memory database, which holds no leads; give the "
+            "--db names an in-memory database, which contains no leads. Give the "
             "kiosk's database file, such as sqlite:////var/lib/kiosk/leads.sqlite3."
         )
     path = Path(database.removeprefix("file:").split("?", 1)[0])
@@ -137,6 +138,7 @@ def _check_sqlite_file(url: URL, *, given: bool) -> None:
             "database file, such as sqlite:////var/lib/kiosk/leads.sqlite3."
         )
     if path.exists():
+        _check_sqlite_tables(path)
         return
     if given:
         raise StartupError(
@@ -150,14 +152,53 @@ def _check_sqlite_file(url: URL, *, given: bool) -> None:
     )
 
 
-def _check_kiosk_tables(engine: Engine, shown: str) -> None:
+def _check_sqlite_tables(path: Path) -> None:
+    """Reject a file that is not a kiosk database, reading it only.
+
+    This runs before the engine's pragmas (WAL mode) could change the file. A lock
+    or another error here is left to :func:`prepare_database`, which waits or
+    reports it.
+    """
+    if path.stat().st_size == 0:
+        raise StartupError(
+            f"{path} is empty, so it is not a kiosk database. Check --db: it must "
+            "name the database the kiosk writes its leads to."
+        )
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return
+    try:
+        names = {
+            row[0]
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
+        }
+    except sqlite3.OperationalError:
+        return
+    except sqlite3.DatabaseError as exc:
+        raise StartupError(
+            f"{path} is not a usable SQLite database ({exc}). Check --db: it must "
+            "name the kiosk's database file."
+        ) from None
+    finally:
+        connection.close()
+    if not names.intersection(KIOSK_TABLES):
+        raise StartupError(
+            f"{path} is not a kiosk database: it contains no outbox. Check --db: it "
+            "must name the database the kiosk writes its leads to."
+        )
+
+
+def _check_kiosk_tables(engine: Engine, safe_url: str) -> None:
     reader = engine.connect().execution_options(**{BEGIN_OPTION: "DEFERRED"})
     with reader as connection, connection.begin():
         tables = set(inspect(connection).get_table_names())
     if not tables.intersection(KIOSK_TABLES):
         raise StartupError(
-            f"{shown} is not a kiosk database: it contains no outbox. Check --db: it "
-            "must name the database the kiosk writes its leads to."
+            f"{safe_url} is not a kiosk database: it contains no outbox. Check "
+            "--db: it must name the database the kiosk writes its leads to."
         )
 
 

@@ -11,8 +11,9 @@ class Debouncer:
     """Accept each code once until it has been out of view for ``hold_s`` seconds.
 
     A code counts as in view on every frame it is decoded in. A gap shorter than
-    ``hold_s``, such as a frame or two the decoder missed, does not make it new again. Codes are
-    compared by their raw bytes, so several different codes in view are each accepted.
+    ``hold_s``, such as a frame or two the decoder missed, does not make it new
+    again. Codes are compared by their raw bytes, so several different codes in view
+    are each accepted.
     """
 
     def __init__(self, hold_s: float = 2.0) -> None:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 STATUS_DISCONNECTED = "Camera disconnected, retrying..."
 STATUS_RECONNECTED = "Camera reconnected"
+STATUS_FAILED = "Camera stopped; no more frames."
 REOPEN_INTERVAL_S = 0.5
 OUTLINE_HOLD_S = 0.3
 _IDLE_WAIT_S = 0.005
@@ -89,6 +90,11 @@ class CaptureLoop:
         mirror: flip the frames passed to ``on_frame`` left to right (a camera facing
             the visitor); codes are decoded from the unflipped frame.
         reopen_interval_s: wait between attempts to reopen a failed camera.
+
+    Attributes:
+        failure: ``None``, or why the source failed for good (a source that cannot be
+            reopened raised an error, or the loop itself failed). ``on_status`` gets
+            :data:`STATUS_FAILED` at the same time.
     """
 
     def __init__(
@@ -112,16 +118,25 @@ class CaptureLoop:
         self.mirror = mirror
         self.reopen_interval_s = reopen_interval_s
         self.stats = LoopStats()
+        self.failure: str | None = None
         self._results: list[tuple[Frame, list[DecodedCode]]] = []
         self._results_lock = threading.Lock()
         self._outline: tuple[float, list[DecodedCode]] = (0.0, [])
 
     def run(self, stop: threading.Event) -> None:
-        """Capture until ``stop`` is set or a finite source has ended."""
-        if getattr(self.source, "realtime", False):
-            self._run_realtime(stop)
-        else:
-            self._run_in_step(stop)
+        """Capture until ``stop`` is set, a finite source has ended or it failed.
+
+        An unexpected error ends the run with :attr:`failure` set instead of escaping,
+        because the caller's thread would otherwise end without a word.
+        """
+        try:
+            if getattr(self.source, "realtime", False):
+                self._run_realtime(stop)
+            else:
+                self._run_in_step(stop)
+        except Exception as exc:
+            log.exception("Capture loop failed")
+            self._fail(f"capture failed: {type(exc).__name__}: {exc}")
 
     # --- sources that wait for the reader ---------------------------------------------
 
@@ -132,7 +147,9 @@ class CaptureLoop:
                 if self.source.ended:
                     return
                 continue
-            codes = self.chain.decode_live(frame.image)
+            codes = self._decode(frame)
+            if codes is None:
+                continue
             self.stats.decoded += 1
             self._show(frame, codes)
             self._accept(frame, codes)
@@ -163,10 +180,8 @@ class CaptureLoop:
 
     def _decode_frames(self, slot: _LatestFrameSlot) -> None:
         while (frame := slot.take()) is not None:
-            try:
-                codes = self.chain.decode_live(frame.image)
-            except Exception:
-                log.exception("Decoding frame %d failed; skipping it", frame.index)
+            codes = self._decode(frame)
+            if codes is None:
                 continue
             with self._results_lock:
                 self.stats.decoded += 1
@@ -186,12 +201,24 @@ class CaptureLoop:
 
     # --- shared steps -----------------------------------------------------------------
 
+    def _decode(self, frame: Frame) -> list[DecodedCode] | None:
+        """Decode a frame, or log the error and return ``None`` to skip the frame."""
+        try:
+            return self.chain.decode_live(frame.image)
+        except Exception:
+            log.exception("Decoding frame %d failed; skipping it", frame.index)
+            return None
+
+    def _fail(self, reason: str) -> None:
+        self.failure = reason
+        self.on_status(STATUS_FAILED)
+
     def _read(self, stop: threading.Event) -> Frame | None:
         try:
             frame = self.source.read()
         except CameraError as exc:
             log.warning("Camera failed: %s", exc)
-            self._recover(stop)
+            self._recover(stop, str(exc))
             return None
         if frame is None:
             if not self.source.ended:
@@ -200,11 +227,11 @@ class CaptureLoop:
         self.stats.read += 1
         return frame
 
-    def _recover(self, stop: threading.Event) -> None:
+    def _recover(self, stop: threading.Event, reason: str) -> None:
         reopen = getattr(self.source, "reopen", None)
         if reopen is None:
-            self.on_status("Camera stopped; no more frames.")
             self.source.close()
+            self._fail(reason)
             return
         self.on_status(STATUS_DISCONNECTED)
         attempts = 0

@@ -10,6 +10,7 @@ de-duplication behaves as in playback at full speed even when decoding is slower
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -20,13 +21,16 @@ import cv2
 import numpy as np
 
 from kiosk.capture.demo import demo_payloads
-from kiosk.capture.errors import CameraError
-from kiosk.capture.imaging import read_image
+from kiosk.capture.errors import CameraError, ImageReadError
+from kiosk.capture.imaging import load_image
 from kiosk.capture.render import background_frame, render_badge_frame
 from kiosk.capture.types import Frame, FrameSource, Image
 from kiosk.config import CaptureSettings
 
 log = logging.getLogger(__name__)
+
+if os.environ.get("OPENCV_LOG_LEVEL", "").upper() == "ERROR":
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mjpeg"})
@@ -79,8 +83,8 @@ class _Pacer:
 class FolderSource:
     """Images of a folder sorted by name, each shown ``hold_frames`` frames, once.
 
-    Files without an image suffix are skipped; an image that cannot be read is skipped
-    with a warning.
+    Files without an image suffix are skipped. An image that cannot be read or is too
+    large is skipped with a warning.
     """
 
     realtime = False
@@ -136,10 +140,11 @@ class FolderSource:
 
     @staticmethod
     def _load(path: Path) -> Image | None:
-        image = read_image(path)
-        if image is None:
-            log.warning("Skipping %s: not a readable image", path.name)
-        return image
+        try:
+            return load_image(path)
+        except ImageReadError as exc:
+            log.warning("Skipping image: %s", exc.message)
+            return None
 
 
 class VideoFileSource:
@@ -320,15 +325,23 @@ def open_source(
         CameraError: ``spec`` is not one of the accepted forms, or cannot be opened.
     """
     text = spec.strip()
+    if not text:
+        raise CameraError(f"The camera value is empty. {_accepted()}")
     if text.lower() == "demo":
         return DemoSource(settings, paced=paced)
     if text.isdigit():
-        return WebcamSource(int(text), settings)
+        try:
+            return WebcamSource(int(text), settings)
+        except CameraError as exc:
+            raise CameraError(f"{exc} {_accepted()}") from exc
     path = Path(text).expanduser()
     if text.startswith("/dev/video"):
         if not path.exists():
             raise CameraError(f"Camera device {text} does not exist. {_accepted()}")
-        return WebcamSource(text, settings)
+        try:
+            return WebcamSource(text, settings)
+        except CameraError as exc:
+            raise CameraError(f"{exc} {_accepted()}") from exc
     if path.is_dir():
         return FolderSource(path, settings, paced=paced)
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:

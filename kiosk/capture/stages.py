@@ -135,8 +135,26 @@ def zxing_read(
             if views is not None:
                 views.seen.append(corners)
             continue
-        codes.append(DecodedCode(result.text, bytes(result.bytes), decoder, corners))
+        codes.append(_zxing_code(result, decoder, corners))
     return codes
+
+
+def _zxing_code(
+    result: zxingcpp.Barcode, decoder: str, corners: Corners
+) -> DecodedCode:
+    """Build a code from a zxing-cpp result, using zxing-cpp's text as it is.
+
+    The one exception: when zxing-cpp itself flags the content as binary (its
+    ``content_type``) and the bytes are not valid UTF-8, Shift_JIS or ISO-8859-1 by
+    the rules of :func:`decode_payload`, its ISO-8859-1 text would show control
+    characters, so the code gets a ``text_error`` as the other decoders give.
+    """
+    raw = bytes(result.bytes)
+    if result.content_type == zxingcpp.ContentType.Binary:
+        checked = decode_payload(raw)
+        if checked.error:
+            return DecodedCode("", raw, decoder, corners, checked.error)
+    return DecodedCode(result.text, raw, decoder, corners)
 
 
 def _zxing_corners(

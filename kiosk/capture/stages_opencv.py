@@ -1,11 +1,13 @@
 """Decoder chain stages that use OpenCV's QR detectors and decoder.
 
 OpenCV's own decoder returns text for non-UTF-8 payloads converted from ISO-8859-1,
-which :func:`_opencv_raw_bytes` undoes before the text rules of
-:mod:`kiosk.capture.textcodec` apply.
+which cannot be undone with certainty, so its results are reread by zxing-cpp or kept
+only when ASCII (see :func:`_certain_opencv_bytes`).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -20,7 +22,9 @@ def opencv_aruco(views: FrameViews) -> list[DecodedCode]:
     """Locate codes with OpenCV's Aruco-based detector, then decode each outline.
 
     Each outline is read by zxing-cpp on the rectified code and, when that fails, by
-    OpenCV's own decoder, which applies error correction.
+    OpenCV's own decoder, which applies error correction. A non-ASCII result of
+    OpenCV's decoder is replaced by zxing-cpp's reading of OpenCV's flattened code, or
+    dropped, for the reason given in :func:`_certain_opencv_bytes`.
     """
     detector = cv2.QRCodeDetectorAruco()
     found, points = detector.detectMulti(views.grey)
@@ -41,50 +45,78 @@ def _opencv_decode(
 ) -> list[DecodedCode]:
     decoder = cv2.QRCodeDetector()
     try:
-        raw, _ = decoder.decodeBytes(grey, quad.reshape(1, 4, 2).astype(np.float32))
+        raw, straight = decoder.decodeBytes(
+            grey, quad.reshape(1, 4, 2).astype(np.float32)
+        )
     except cv2.error:
         return []
     if not raw:
         return []
-    payload = _opencv_raw_bytes(bytes(raw))
+    payload = _certain_opencv_bytes(bytes(raw))
+    if payload is None:
+        reread = _read_straight_code(straight)
+        return [
+            replace(code, decoder="opencv-aruco", corners=corners) for code in reread
+        ]
     eci = decoder.getEncoding()
     text = decode_payload(payload, eci if eci > 0 else None)
     return [DecodedCode(text.text, payload, "opencv-aruco", corners, text.error)]
 
 
 def opencv_curved(views: FrameViews) -> list[DecodedCode]:
-    """OpenCV's decoder for codes on curved surfaces, such as a badge on a sleeve."""
+    """OpenCV's decoder for codes on curved surfaces, such as a badge on a sleeve.
+
+    zxing-cpp rereads the flattened code that OpenCV returns, so the payload's bytes
+    are the stored ones. When zxing-cpp cannot read it, OpenCV's text is kept only if
+    it is ASCII, because only then are the stored bytes certain.
+    """
     detector = cv2.QRCodeDetector()
     try:
-        text, points, _ = detector.detectAndDecodeCurved(views.grey)
+        text, points, straight = detector.detectAndDecodeCurved(views.grey)
     except (cv2.error, UnicodeDecodeError):
         # OpenCV 5.1 raises UnicodeDecodeError when the payload is not UTF-8.
         return []
     if not text or points is None:
         return []
-    payload = _opencv_raw_bytes(text.encode("utf-8"))
-    decoded = decode_payload(payload)
     corners = tuple((float(x), float(y)) for x, y in points.reshape(-1, 2))
+    reread = _read_straight_code(straight)
+    if reread:
+        return [
+            replace(code, decoder="opencv-curved", corners=corners) for code in reread
+        ]
+    payload = _certain_opencv_bytes(text.encode("utf-8"))
+    if payload is None:
+        return []
+    decoded = decode_payload(payload)
     return [DecodedCode(decoded.text, payload, "opencv-curved", corners, decoded.error)]
 
 
-def _opencv_raw_bytes(returned: bytes) -> bytes:
-    """Undo OpenCV's conversion of non-UTF-8 payloads to UTF-8.
+def _certain_opencv_bytes(returned: bytes) -> bytes | None:
+    """Return OpenCV's payload bytes when they are the stored ones, else ``None``.
 
     OpenCV 5.1 returns a byte-mode payload that is not valid UTF-8 as its ISO-8859-1
-    reading encoded in UTF-8 (a Shift_JIS 0x8E becomes U+008E). C1 control characters
-    never occur in real text, so their presence marks such a conversion.
+    reading encoded in UTF-8, so a Shift_JIS 0xC3 0xBD comes back as 0xC3 0x83 0xC2
+    0xBD. Any non-ASCII result may be such a conversion or a UTF-8 payload, and the
+    two cannot be told apart, so only an ASCII result is certain.
     """
-    try:
-        text = returned.decode("utf-8")
-    except UnicodeDecodeError:
+    if returned.isascii():
         return returned
-    converted = any("\x80" <= char <= "\x9f" for char in text)
-    if converted and all(char <= "\xff" for char in text):
-        return text.encode("latin-1")
-    # NOTE: a converted ISO-8859-1 payload without C1 bytes is indistinguishable from
-    # UTF-8 text, so it stays as OpenCV returned it and is read as UTF-8.
-    return returned
+    return None
+
+
+def _read_straight_code(straight: object) -> list[DecodedCode]:
+    """Read OpenCV's flattened, binarized code (one pixel a module) with zxing-cpp."""
+    if not isinstance(straight, np.ndarray) or straight.ndim != 2 or not straight.size:
+        return []
+    scale = max(1, 240 // max(straight.shape))
+    enlarged = cv2.resize(
+        as_image(straight), None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST
+    )
+    quiet = 4 * scale
+    framed = cv2.copyMakeBorder(
+        enlarged, quiet, quiet, quiet, quiet, cv2.BORDER_CONSTANT, value=255
+    )
+    return zxing_read(as_image(framed), "opencv-curved", try_invert=True)
 
 
 def _rectified_read(grey: Image, quad: np.ndarray) -> list[DecodedCode]:

@@ -6,7 +6,9 @@ corners, text_error). ``payload`` is the first code's text or null, ``contact`` 
 ``kiosk parse`` prints for it or null, and ``error`` is ``{code, message}`` or null.
 Every image runs the whole decoder chain, fallbacks included, with no de-duplication.
 
-Exit status: 0, or 1 when an image cannot be read (its line is printed with an error).
+Exit status: 0, or 1 when an image cannot be read or decoding it fails; its line is
+printed with an error whose code is ``image_not_found``, ``unreadable_image`` or
+``image_too_large``, and the remaining images are still decoded.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from kiosk.config import Config
 
 log = logging.getLogger(__name__)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _warned_no_parser: list[bool] = []  # non-empty once the missing parser was logged
 
 
@@ -62,7 +65,8 @@ def decode_image_file(
     Returns:
         The JSON-ready line, and whether the image could be read.
     """
-    from kiosk.capture.imaging import read_image
+    from kiosk.capture.errors import ImageReadError
+    from kiosk.capture.imaging import load_image
 
     line: dict[str, Any] = {
         "file": name,
@@ -71,12 +75,22 @@ def decode_image_file(
         "contact": None,
         "error": None,
     }
-    image = read_image(name) if Path(name).is_file() else None
-    if image is None:
-        line["error"] = _unreadable(name)
+    try:
+        image = load_image(name)
+    except ImageReadError as exc:
+        line["error"] = {"code": exc.code, "message": exc.message}
         return line, False
-
-    codes = chain.decode_still(image)
+    try:
+        codes = chain.decode_still(image)
+    except Exception as exc:
+        # Any decoder failure is caught so that one bad image cannot stop the batch.
+        log.debug("Decoding failed", exc_info=True)
+        line["error"] = {
+            "code": "unreadable_image",
+            "message": f"Decoding this image failed ({_last_line(exc)}). Save it "
+            "again as PNG or JPEG and retry.",
+        }
+        return line, False
     line["codes"] = [_code_json(code) for code in codes]
     if not codes:
         line["error"] = {
@@ -96,17 +110,10 @@ def decode_image_file(
     return line, True
 
 
-def _unreadable(name: str) -> dict[str, str]:
-    path = Path(name)
-    if not path.exists():
-        return {
-            "code": "image_not_found",
-            "message": f"Image file {name} does not exist. Check the path.",
-        }
-    return {
-        "code": "unreadable_image",
-        "message": f"{name} cannot be read as an image. Use PNG, JPEG, WebP or BMP.",
-    }
+def _last_line(exc: BaseException) -> str:
+    """Return the last line of an exception's message (OpenCV's are multi-line)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[-1] if lines else type(exc).__name__)[:200]
 
 
 def _code_json(code: DecodedCode) -> dict[str, Any]:
@@ -142,5 +149,9 @@ def _parse_contact(
 def _print_json(data: dict[str, Any]) -> None:
     # Written as UTF-8 bytes, so a C or ASCII locale cannot break non-ASCII names.
     text = json.dumps(data, ensure_ascii=False) + "\n"
+    # A file name that is not valid UTF-8 arrives with lone surrogates (Python's
+    # surrogateescape), which UTF-8 cannot encode. JSON's \\uDCxx escape keeps the
+    # line valid, and os.fsencode(json.loads(line)["file"]) restores the name.
+    text = _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
     sys.stdout.buffer.write(text.encode("utf-8"))
     sys.stdout.buffer.flush()

@@ -5,7 +5,8 @@ and saves it through :class:`kiosk.pipeline.LeadPipeline` (the same visitor beco
 lead) while the sync thread pushes the outbox. Once the source has ended and nothing
 sendable is left in the outbox, the command exits 0 when every lead is synced, 3 when
 some need attention (listed on stderr by lead id and reason), and 1 when ``--timeout``
-passes first.
+passes first or the camera source failed before its end (the leads saved until then
+still sync first).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 EXIT_SYNCED = 0
 EXIT_TIMEOUT = 1
 EXIT_NEEDS_ATTENTION = 3
+EXIT_SOURCE_FAILED = 1
 
 _QUEUE_POLL_S = 0.05
 _CAPTURE_JOIN_S = 10.0
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         with Runtime(config, args.db, args.crm_url) as runtime:
             runtime.start_sync_thread()
             pipeline = LeadPipeline(runtime)
-            finished = _capture_and_save(source, pipeline, config, deadline)
+            finished, failure = _capture_and_save(source, pipeline, config, deadline)
             if not finished:
                 _print_err(
                     f"Timed out after {args.timeout:g} s before the camera source "
@@ -111,15 +113,27 @@ def run(args: argparse.Namespace) -> int:
                 )
                 _report_waiting(runtime)
                 return EXIT_TIMEOUT
-            return _await_outbox(runtime, deadline)
+            if failure is not None:
+                _print_err(
+                    f"The camera source failed before its end ({failure}). Leads "
+                    "saved until then are kept; check the camera and scan again."
+                )
+            status = _await_outbox(runtime, deadline)
+            if failure is not None and status == EXIT_SYNCED:
+                return EXIT_SOURCE_FAILED
+            return status
     finally:
         source.close()
 
 
 def _capture_and_save(
     source: FrameSource, pipeline: LeadPipeline, config: Config, deadline: float
-) -> bool:
-    """Run the capture loop and save what it accepts; return False on timeout."""
+) -> tuple[bool, str | None]:
+    """Run the capture loop and save what it accepts.
+
+    Returns:
+        False on timeout, else True; and why the source failed, or None.
+    """
     from kiosk.capture.debounce import Debouncer
     from kiosk.capture.decoders import DecoderChain
     from kiosk.capture.loop import CaptureLoop
@@ -143,7 +157,7 @@ def _capture_and_save(
     try:
         while thread.is_alive() or not accepted.empty():
             if time.monotonic() >= deadline:
-                return False
+                return False, loop.failure
             try:
                 code = accepted.get(timeout=_QUEUE_POLL_S)
             except queue.Empty:
@@ -161,7 +175,7 @@ def _capture_and_save(
         counts["unchanged"],
         counts["rejected"],
     )
-    return True
+    return True, loop.failure
 
 
 def _on_status(text: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -62,14 +61,17 @@ def insert_new_leads(
     """Insert new leads at revision 1 and their pending outbox rows.
 
     Runs in the caller's transaction. The outbox rows are the ones
-    :func:`sync_daemon.outbox.enqueue` writes for a first revision, inserted with one
-    multi-row statement because ``enqueue`` builds two statements a lead (the second
-    marks older revisions superseded, and a new lead has none), which made a
-    10,000-row import take about 10 s.
+    :func:`sync_daemon.outbox.enqueue` writes for a first revision (built by
+    :func:`sync_daemon.outbox.pending_row`), inserted with one multi-row statement
+    because ``enqueue`` builds two statements a lead (the second marks older
+    revisions superseded, and a new lead has none), which made a 10,000-row import
+    take about 10 s.
 
     Raises:
         ValueError: a lead has an unknown field name or an invalid rating.
     """
+    if not leads:
+        return []
     now = utcnow()
     lead_rows: list[dict[str, Any]] = []
     outbox_rows: list[dict[str, Any]] = []
@@ -86,7 +88,7 @@ def insert_new_leads(
                 **lead_columns(merged),
             }
         )
-        outbox_rows.append(_outbox_row(lead_id, merged, now))
+        outbox_rows.append(outbox.pending_row(lead_id, 1, merged, now))
     connection.execute(insert(Lead), lead_rows)
     table = outbox.outbox_table
     result = connection.execute(
@@ -98,20 +100,3 @@ def insert_new_leads(
         SavedLead(row["id"], 1, row["captured_at"], outbox_id)
         for row, outbox_id in zip(lead_rows, outbox_ids, strict=True)
     ]
-
-
-def _outbox_row(
-    lead_id: str, merged: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
-    # NOTE: mirrors the row sync_daemon.outbox.enqueue inserts; keep the two in step.
-    return {
-        "lead_id": lead_id,
-        "revision": 1,
-        "idempotency_key": outbox.idempotency_key(lead_id, 1),
-        "snapshot": json.dumps(dict(merged), sort_keys=True, ensure_ascii=False),
-        "state": outbox.PENDING,
-        "attempt": 0,
-        "last_error": "",
-        "created_at": now,
-        "updated_at": now,
-    }

@@ -8,20 +8,20 @@ object crosses a thread.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import KioskError
 from kiosk.store import fields as lead_fields
+from kiosk.store import revisions
 from kiosk.store.batch import NewLead as NewLead
 from kiosk.store.batch import SavedLead as SavedLead
-from kiosk.store.batch import insert_new_leads, lead_columns
+from kiosk.store.batch import insert_new_leads
 from kiosk.store.engine import create_store_engine, migrate_all
 from kiosk.store.models import Lead
 from kiosk.store.queries import (
@@ -32,8 +32,8 @@ from kiosk.store.queries import (
     lead_filter,
     search_terms,
 )
-from sync_daemon import outbox
-from sync_daemon.db import BEGIN_OPTION, utcnow
+from kiosk.store.revisions import LeadChange, RevisionReport
+from sync_daemon.db import BEGIN_OPTION
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,6 @@ class LeadStore:
     def __init__(self, engine: Engine, url: str = "") -> None:
         self.engine = engine
         self.url = url
-        self._writer = sessionmaker(bind=engine, expire_on_commit=False)
         reader_engine = engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
         self._reader = sessionmaker(bind=reader_engine)
 
@@ -154,8 +153,12 @@ class LeadStore:
             LeadNotFound: ``lead_id`` names no lead.
             ValueError: an unknown field name or an invalid rating.
         """
-        with self._writer.begin() as session:
-            saved = _save(session, fields, lead_id, payload_text, None)
+        with self.engine.begin() as connection:
+            if lead_id is None:
+                new_lead = NewLead(fields=fields, payload_text=payload_text)
+                saved = insert_new_leads(connection, [new_lead])[0]
+            else:
+                saved = _save_revision(connection, lead_id, fields, payload_text)
         logger.debug("Saved lead %s revision %d", saved.lead_id, saved.revision)
         return saved
 
@@ -171,6 +174,33 @@ class LeadStore:
             saved = insert_new_leads(connection, leads)
         logger.debug("Saved %d leads in one transaction", len(saved))
         return saved
+
+    def save_revisions(self, changes: Sequence[LeadChange]) -> RevisionReport:
+        """Merge changes into their visitors' leads, or save them as new leads.
+
+        One write transaction (``BEGIN IMMEDIATE`` on SQLite) looks the stored
+        leads up by lead id, case-folded email or badge id, then writes a new
+        revision of each lead whose values changed and the new leads, each with
+        its outbox row. A scan saving the same visitor meanwhile waits for the
+        write lock, so it cannot add a second lead between the lookup and the
+        write. See :mod:`kiosk.store.revisions` for how changes merge.
+
+        Raises:
+            ValueError: a change has an unknown field name or an invalid rating;
+                nothing is saved then.
+        """
+        if not changes:
+            return RevisionReport(0, 0, 0)
+        with self.engine.begin() as connection:
+            report = revisions.save_revisions(connection, changes)
+        logger.debug(
+            "Merged %d changes: %d new leads, %d updated, %d unchanged",
+            len(changes),
+            report.created,
+            report.updated,
+            report.unchanged,
+        )
+        return report
 
     def find_duplicate(
         self, *, email: str = "", badge_id: str = "", payload_text: str = ""
@@ -320,37 +350,22 @@ def open_store(url: str) -> LeadStore:
     return LeadStore(engine, url)
 
 
-def _save(
-    session: Session,
+def _save_revision(
+    connection: Connection,
+    lead_id: str,
     changes: Mapping[str, Any],
-    lead_id: str | None,
     payload_text: str,
-    captured_at: datetime | None,
 ) -> SavedLead:
-    now = utcnow()
-    if lead_id is None:
-        merged = lead_fields.merge_fields({}, changes)
-        lead = Lead(
-            id=str(uuid.uuid4()),
-            revision=1,
-            captured_at=captured_at or now,
-            updated_at=now,
-            payload_key="",
-        )
-        session.add(lead)
-    else:
-        found = session.get(Lead, lead_id)
-        if found is None:
-            raise LeadNotFound(lead_id)
-        lead = found
-        merged = lead_fields.merge_fields(lead.fields, changes)
-        lead.revision += 1
-        lead.updated_at = now
+    stored = revisions.read_stored_lead(connection, lead_id)
+    if stored is None:
+        raise LeadNotFound(lead_id)
+    payload_key = stored.payload_key
     if payload_text:
-        lead.payload_key = lead_fields.payload_key(payload_text)
-    _copy_columns(lead, merged)
-    outbox_id = outbox.enqueue(session.connection(), lead.id, lead.revision, merged)
-    return SavedLead(lead.id, lead.revision, lead.captured_at, outbox_id)
+        payload_key = lead_fields.payload_key(payload_text)
+    merged = lead_fields.merge_fields(stored.fields, changes)
+    revision = revisions.Revision(lead_id, stored.revision + 1, merged, payload_key)
+    (outbox_id,) = revisions.write_revisions(connection, [revision])
+    return SavedLead(lead_id, revision.revision, stored.captured_at, outbox_id)
 
 
 def _page_of_few_matches(
@@ -393,11 +408,6 @@ def _page_of_few_matches(
     if rows[0][1] > FEW_MATCHES:
         return None
     return [lead_id for lead_id, _ in rows]
-
-
-def _copy_columns(lead: Lead, merged: dict[str, Any]) -> None:
-    for name, value in lead_columns(merged).items():
-        setattr(lead, name, value)
 
 
 def _summary(lead: Lead, matched_on: str) -> LeadSummary:

@@ -58,7 +58,7 @@ def check_crm_url(url: str) -> str:
             is plain http to a host other than loopback. The message shows the URL
             with any credentials hidden.
     """
-    shown = redact_url(url)
+    safe_url = redact_url(url)
     try:
         parts = urlsplit(url.strip())
     except ValueError:  # such as an unclosed "[" of an IPv6 address
@@ -66,13 +66,14 @@ def check_crm_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         raise InsecureUrlError(
-            f"CRM URL {shown!r} is not an http(s) URL with a host, such as "
+            f"CRM URL {safe_url!r} is not an http(s) URL with a host, such as "
             "https://crm.example.com."
         )
     if parts.username is not None or parts.password is not None:
         raise InsecureUrlError(
-            f"CRM URL {shown!r} contains a user name or password. Remove it from the "
-            "URL and set the API key in [crm] api_key or KIOSK_CRM_API_KEY instead."
+            f"CRM URL {safe_url!r} contains a user name or password. Remove it "
+            "from the URL and set the API key in [crm] api_key or "
+            "KIOSK_CRM_API_KEY instead."
         )
     try:
         port = parts.port
@@ -80,19 +81,19 @@ def check_crm_url(url: str) -> str:
         port = -1
     if port is not None and not 1 <= port <= 65535:
         raise InsecureUrlError(
-            f"CRM URL {shown!r} has an invalid port; use a number from 1 to 65535, "
+            f"CRM URL {safe_url!r} has an invalid port; use a number from 1 to 65535, "
             "such as https://crm.example.com:8443."
         )
     if parts.query or parts.fragment:
         raise InsecureUrlError(
-            f"CRM URL {shown!r} contains a query or fragment; give the server's base "
-            "URL only, such as https://crm.example.com."
+            f"CRM URL {safe_url!r} contains a query or fragment; give the "
+            "server's base URL only, such as https://crm.example.com."
         )
     loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
     if parts.scheme == "http" and not loopback:
         raise InsecureUrlError(
-            f"CRM URL {shown!r} uses plain http to a remote host; use https, because "
-            "the connection carries the API key and visitors' contact details."
+            f"CRM URL {safe_url!r} uses plain http to a remote host; use https, "
+            "because the connection carries the API key and visitors' contact details."
         )
     base = url.strip().rstrip("/")
     if base.endswith(API):

@@ -216,9 +216,38 @@ def test_export_then_import_csv(
         panel.import_button.click()
     name, ok, message = finished.args
     assert (name, ok) == ("import", True), message
+    assert "2 new, 0 updated, 0 unchanged, 0 rejected" in message
     assert runtime.store.count_leads() == 4
     assert panel.model.rowCount() == 4
     assert runtime.store.count_leads(search="atelier") == 1
+
+
+def test_import_uses_configured_region(qtbot, tmp_path: Path) -> None:
+    config = parse_config({**FAST_SYNC, "capture": {"default_region": "GB"}})
+    kiosk_runtime = Runtime(
+        config, f"sqlite:///{tmp_path / 'leads.sqlite3'}", crm_data_dir=tmp_path / "crm"
+    )
+    staff = StaffPanel(kiosk_runtime, None)
+    qtbot.addWidget(staff)
+    source = tmp_path / "uk.csv"
+    source.write_text(
+        "first_name,email,phone\n"
+        "Ana,ana@example.com,020 7946 0958\n"
+        "Bob,bob@example.com,nonsense\n",
+        encoding="utf-8",
+    )
+    try:
+        with qtbot.waitSignal(staff.job_finished, timeout=20000) as finished:
+            staff.import_csv(source)
+        name, ok, message = finished.args
+        assert (name, ok) == ("import", True), message
+        assert "1 new, 0 updated, 0 unchanged, 1 rejected" in message
+        assert "First rejected row: line 3" in message
+        (lead_id,) = kiosk_runtime.store.lead_ids()
+        assert kiosk_runtime.store.get_lead(lead_id).fields["phone"] == "+442079460958"
+    finally:
+        staff.shutdown()
+        kiosk_runtime.close()
 
 
 def test_import_reports_missing_file(panel: StaffPanel, qtbot, tmp_path) -> None:

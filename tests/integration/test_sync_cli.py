@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -184,13 +186,224 @@ def test_default_db_in_user_data_dir(
 ) -> None:
     home = tmp_path / "home"
     env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg")}
+    db = home / "data" / "booth-kiosk" / "leads.sqlite3"
+    db.parent.mkdir(parents=True)
+    add_leads(make_outbox(db), 2)
     result = kiosk_sync(
         "--crm-url", crm.url, "--config", str(config), "--once", env=env
     )
     assert result.returncode == 0, result.stderr
-    db = home / "data" / "booth-kiosk" / "leads.sqlite3"
-    assert db.is_file()
+    assert crm.stats()["created"] == 2
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_missing_default_db_not_created(
+    crm: RunningServer, tmp_path: Path, config: Path
+) -> None:
+    home = tmp_path / "home"
+    env = {"XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "cfg")}
+    result = kiosk_sync(
+        "--crm-url", crm.url, "--config", str(config), "--once", env=env
+    )
+    assert result.returncode == 2
+    assert "Database not found at the default location" in result.stderr
+    assert not (home / "data").exists()
+
+
+def test_missing_db_exit_2_not_created(
+    crm: RunningServer, tmp_path: Path, config: Path
+) -> None:
+    db = tmp_path / "typo" / "leads.sqlite3"
+    result = kiosk_sync(
+        "--db", f"sqlite:///{db}", "--crm-url", crm.url, "--config", str(config),
+        "--once",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"Database not found: {db}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not db.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("config_text", "args", "message"),
+    [
+        ("[crm]\ntimeout_s = -1\n", [], "timeout_s in"),
+        ("[sync]\nrate_limit_per_minute = -5\n", [], "rate_limit_per_minute must"),
+        ("[sync]\nlease_s = 2\n[crm]\ntimeout_s = 10\n", [], "lease_s (2 s) must"),
+        ("", ["--crm-url", "http://127.0.0.1:99999"], "invalid port"),
+        ("", ["--db", "notaurl"], "is not a database URL"),
+        ("", ["--db", "sqlite://"], "in-memory database"),
+        ("", ["--timeout", "nan"], "--timeout must be a positive number"),
+    ],
+)
+def test_bad_setting_exit_2_one_line(
+    tmp_path: Path, config_text: str, args: list[str], message: str
+) -> None:
+    db = tmp_path / "leads.sqlite3"
+    make_outbox(db)
+    config = tmp_path / "config.toml"
+    config.write_text(config_text, encoding="utf-8")
+    result = kiosk_sync(
+        "--db", f"sqlite:///{db}", "--crm-url", "http://127.0.0.1:9",
+        "--config", str(config), "--once", *args,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_not_utf8_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"\xff\xfe[crm]\n")
+    result = kiosk_sync(
+        "--db", f"sqlite:///{tmp_path / 'leads.sqlite3'}", "--config", str(config),
+        "--crm-url", "http://127.0.0.1:9",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "is not UTF-8 text" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"not a database at all, only text " * 20, "is not a usable SQLite database"),
+        (b"", "is empty, so it is not a kiosk database"),
+    ],
+)
+def test_db_not_kiosk_exit_2(
+    tmp_path: Path, config: Path, content: bytes, message: str
+) -> None:
+    db = tmp_path / "other.sqlite3"
+    db.write_bytes(content)
+    result = kiosk_sync(
+        "--db", f"sqlite:///{db}", "--crm-url", "http://127.0.0.1:9",
+        "--config", str(config), "--once",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert db.read_bytes() == content
+
+
+def test_credentials_in_crm_url_hidden(tmp_path: Path, config: Path) -> None:
+    db = tmp_path / "leads.sqlite3"
+    make_outbox(db)
+    result = kiosk_sync(
+        "--db", f"sqlite:///{db}", "--crm-url", "http://booth:pw-5678@192.0.2.1",
+        "--config", str(config), "--once",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "contains a user name or password" in result.stderr
+    assert "pw-5678" not in result.stderr
+    assert "booth" not in result.stderr
+
+
+def test_crm_url_with_api_path_works(
+    crm: RunningServer, tmp_path: Path, config: Path
+) -> None:
+    db = tmp_path / "leads.sqlite3"
+    add_leads(make_outbox(db), 3)
+    result = kiosk_sync(
+        "--db", f"sqlite:///{db}", "--crm-url", f"{crm.url}/api/v1/",
+        "--config", str(config), "--once",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert crm.stats()["created"] == 3
+
+
+def test_wrong_api_key_exit_2_early(tmp_path: Path, config: Path) -> None:
+    server = start_server(tmp_path / "keyed.sqlite3", api_key="right-key-1")
+    try:
+        db = tmp_path / "leads.sqlite3"
+        add_leads(make_outbox(db), 2)
+        started = time.monotonic()
+        result = kiosk_sync(
+            "--db", f"sqlite:///{db}", "--config", str(config), "--once",
+            env={"KIOSK_CRM_URL": server.url, "KIOSK_CRM_API_KEY": "wrong-key-9"},
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert time.monotonic() - started < 20
+        assert "rejected the API key" in result.stderr
+        assert "KIOSK_CRM_API_KEY" in result.stderr
+        assert "wrong-key-9" not in result.stderr
+        assert "right-key-1" not in result.stderr
+        assert server.stats()["requests_by_status"].get("401") == 1
+        states = {row["state"] for row in outbox_rows(make_outbox(db))}
+        assert states == {"pending"}
+    finally:
+        server.stop()
+
+
+def hold_write_lock(path: Path, seconds: float, lock_taken: threading.Event) -> None:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        lock_taken.set()
+        time.sleep(seconds)
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+def locked_for(path: Path, seconds: float) -> threading.Thread:
+    lock_taken = threading.Event()
+    locker = threading.Thread(target=hold_write_lock, args=(path, seconds, lock_taken))
+    locker.start()
+    assert lock_taken.wait(5), "the lock was not taken"
+    return locker
+
+
+def test_locked_at_start_then_synced(
+    crm: RunningServer, tmp_path: Path, config: Path
+) -> None:
+    db = tmp_path / "leads.sqlite3"
+    add_leads(make_outbox(db), 20)
+    # Longer than SQLite's 5 s busy timeout.
+    locker = locked_for(db, 7.0)
+    try:
+        result = kiosk_sync(
+            "--db", f"sqlite:///{db}", "--crm-url", crm.url,
+            "--config", str(config), "--once", "--timeout", "60",
+        )  # fmt: skip
+    finally:
+        locker.join(15)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert crm.stats()["created"] == 20
+
+
+def unmigrated_kiosk_db(path: Path) -> Path:
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("CREATE TABLE alembic_version_kiosk (version_num TEXT)")
+    connection.commit()
+    connection.close()
+    return path
+
+
+@pytest.mark.parametrize(("once", "status"), [(True, 1), (False, 2)])
+def test_locked_through_timeout(
+    tmp_path: Path, config: Path, once: bool, status: int
+) -> None:
+    db = unmigrated_kiosk_db(tmp_path / "leads.sqlite3")
+    locker = locked_for(db, 9.0)
+    try:
+        result = kiosk_sync(
+            "--db", f"sqlite:///{db}", "--crm-url", "http://127.0.0.1:9",
+            "--config", str(config), "--timeout", "1", *(["--once"] if once else []),
+        )  # fmt: skip
+    finally:
+        locker.join(15)
+    assert result.returncode == status, result.stderr
+    assert "stayed locked by another writer" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_exit_statuses() -> None:
+    result = kiosk_sync("--help")
+    assert result.returncode == 0
+    assert "exit status:" in result.stdout
+    assert "never creates one" in result.stdout
 
 
 def test_sigterm_stops_daemon(crm: RunningServer, tmp_path: Path, config: Path) -> None:

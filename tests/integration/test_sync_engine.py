@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -263,8 +264,13 @@ def test_api_key_required_and_sent(tmp_path: Path, database: Engine) -> None:
         )
         report = wrong.run_once()
         wrong.connector.close()
-        assert report.retry == 1
-        assert "API key" in report.error
+        # A wrong key is a configuration error: the lead goes back to pending
+        # without an attempt counted, and no retry is scheduled for it.
+        assert report.released == 1
+        assert report.retry == 0
+        assert "rejected the API key" in report.error
+        assert "KIOSK_CRM_API_KEY" in wrong.config_error
+        assert wrong.status().config_error == wrong.config_error
         right = SyncEngine(
             database, AcmeConnector(server.url, api_key="k-123"), load_mapping(), FAST
         )
@@ -280,15 +286,108 @@ def test_rejected_bulk_isolates_bad_lead(crm: RunningServer, database: Engine) -
     add_leads(database, 3)
     oversized = str(uuid.uuid4())
     with database.begin() as connection:
-        # Larger than the server's 5 MB body limit, so the whole bulk request is
+        # Larger than the server's body limit (34 MiB), so the whole bulk request is
         # rejected with 413 and the engine falls back to one request a lead.
-        enqueue(connection, oversized, 1, {**snapshot(9), "notes": "x" * 6_000_000})
-    engine = make_engine(database, crm.url)
+        enqueue(connection, oversized, 1, {**snapshot(9), "notes": "x" * 36_000_000})
+    log = RequestLog()
+    engine = make_engine(database, crm.url, log=log)
     report = engine.run_once()
     engine.connector.close()
     assert report.synced == 3
     assert report.needs_attention == 1
+    bulk = [m for m in log.snapshot() if m.endpoint == "/api/v1/contacts/bulk"]
+    assert [m.status for m in bulk] == [413]
     state = engine.outbox.latest_state_by_lead([oversized])[oversized]
     assert state.state == "needs_attention"
     assert "HTTP 413" in state.last_error
     assert crm.stats()["created"] == 3
+
+
+@pytest.mark.expected_log("sync_daemon")
+def test_wrong_key_backs_off_logs_once(
+    tmp_path: Path, database: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = start_server(tmp_path / "keyed.sqlite3", api_key="k-123")
+    try:
+        add_leads(database, 3)
+        from sync_daemon.connectors.acme import AcmeConnector
+        from sync_daemon.engine import SyncEngine
+        from sync_daemon.mapping import load_mapping
+
+        log = RequestLog()
+        settings = replace(FAST, backoff_cap_s=0.3)
+        engine = SyncEngine(
+            database,
+            AcmeConnector(server.url, api_key="nope"),
+            load_mapping(),
+            settings,
+            on_request=log,
+        )
+        with running(engine):
+            time.sleep(2.0)
+            status = engine.status()
+        auth = [m for m in log.snapshot() if m.endpoint == "/api/v1/auth"]
+        # At the 0.3 s cap, about 7 tries in 2 s; a retry without backoff makes
+        # hundreds.
+        assert 2 <= len(auth) <= 10
+        assert "rejected the API key" in status.last_error
+        assert status.config_error == status.last_error
+        assert status.reachable is True
+        errors = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1
+        assert "nope" not in caplog.text
+        assert engine.outbox.queue_stats().pending == 3
+    finally:
+        server.stop()
+
+
+@pytest.mark.expected_log("sync_daemon")
+def test_outage_log_counts_probes(
+    crm: RunningServer, database: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sync_daemon")
+    crm.set_faults(down=True)
+    add_leads(database, 2)
+    log = RequestLog()
+    engine = make_engine(database, crm.url, log=log)
+    with running(engine):
+        wait_for(
+            lambda: sum(m.endpoint == "/api/v1/health" for m in log.snapshot()) >= 3,
+            20,
+            "three failed health checks",
+        )
+        crm.set_faults(down=False)
+        wait_for(
+            lambda: engine.outbox.queue_stats().synced == 2, 20, "the leads to sync"
+        )
+    failed = [m for m in log.snapshot() if not m.ok]
+    recovered = [r.getMessage() for r in caplog.records if "again after" in r.message]
+    assert len(recovered) == 2
+    checks = recovered[0].split("after ")[1].split()[0]
+    attempts = recovered[1].split("after ")[1].split()[0]
+    assert int(checks) >= 3
+    assert int(attempts) == len(failed)
+
+
+@pytest.mark.expected_log("sync_daemon")
+def test_runtime_wrong_key_is_status(tmp_path: Path) -> None:
+    from kiosk.config import parse_config
+    from kiosk.runtime import Runtime
+
+    server = start_server(tmp_path / "keyed.sqlite3", api_key="k-123")
+    config = parse_config({"crm": {"api_key": "nope"}})
+    runtime = Runtime(
+        config, f"sqlite:///{tmp_path / 'kiosk.sqlite3'}", server.url,
+        queue_sample_s=None,
+    )  # fmt: skip
+    try:
+        runtime.save_lead(snapshot(1))
+        runtime.start_sync_thread()
+        engine = runtime.sync_engine
+        wait_for(lambda: bool(engine.status().config_error), 20, "the key rejection")
+        assert "KIOSK_CRM_API_KEY" in engine.status().last_error
+        assert runtime._sync_thread is not None
+        assert runtime._sync_thread.is_alive()
+    finally:
+        runtime.close()
+        server.stop()

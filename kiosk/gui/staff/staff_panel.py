@@ -273,13 +273,20 @@ class StaffPanel(QWidget):
             self.export_csv(Path(path))
 
     def import_csv(self, path: Path) -> None:
-        """Import leads from ``path`` in a worker thread, showing progress."""
+        """Import leads from ``path`` in a worker thread, showing progress.
+
+        Phone numbers without a country code are read in the configured capture
+        region, as scanned ones are.
+        """
         from kiosk.store import csvio
 
         store = self._runtime.store
+        region = self._runtime.config.capture.default_region
         self._start_job(
             "import",
-            lambda progress: csvio.import_csv(path, store, progress),
+            lambda progress: csvio.import_csv(
+                path, store, progress, default_region=region
+            ),
         )
 
     def export_csv(self, path: Path) -> None:
@@ -431,16 +438,15 @@ class StaffPanel(QWidget):
 
 
 def _describe_result(result: object) -> str:
-    exported = getattr(result, "exported", None)
-    if exported is not None:
-        return f"{exported} leads written."
-    imported = getattr(result, "imported", None)
-    if imported is None:
+    from kiosk.store.csvio import ExportReport, ImportReport
+
+    if isinstance(result, ExportReport):
+        return f"{result.exported} leads written."
+    if not isinstance(result, ImportReport):
         return "done."
-    rejected = list(getattr(result, "rejected", ()))
-    text = f"{imported} leads imported, {len(rejected)} rows rejected."
-    if rejected:
-        first = rejected[0]
+    text = f"{result.summary()}."
+    if result.rejected:
+        first = result.rejected[0]
         text += f" First rejected row: line {first.line}, {first.reason}"
     return text
 

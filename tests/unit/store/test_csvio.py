@@ -145,19 +145,19 @@ def test_export_reports_crm_id_and_sync_time(store: LeadStore, tmp_path: Path) -
 
 
 def test_export_pages_through_many_leads(store: LeadStore, tmp_path: Path) -> None:
-    from kiosk.store import csvio
+    from kiosk.store import csv_export
 
     calls: list[tuple[int, int]] = []
     for index in range(25):
         store.save_lead({"email": f"lead{index}@example.com"})
-    original = csvio.EXPORT_PAGE_SIZE
-    csvio.EXPORT_PAGE_SIZE = 10
+    original = csv_export.EXPORT_PAGE_SIZE
+    csv_export.EXPORT_PAGE_SIZE = 10
     try:
         report = export_csv(
             tmp_path / "out.csv", store, progress=lambda *a: calls.append(a)
         )
     finally:
-        csvio.EXPORT_PAGE_SIZE = original
+        csv_export.EXPORT_PAGE_SIZE = original
     rows = _read_export(tmp_path / "out.csv")
     assert report.exported == 25
     assert [row["email"] for row in rows] == [f"lead{i}@example.com" for i in range(25)]
@@ -430,8 +430,8 @@ def test_import_looks_up_keys_per_batch(store: LeadStore, tmp_path: Path) -> Non
     per_row = [s for s in statements if "email_key = " in s or "badge_id = " in s]
     assert report.updated == 40
     assert per_row == []
-    # One lookup by email and one by badge id, then the write re-reads the leads.
-    assert len(statements) == 3
+    # One lookup by email and one by badge id, in the transaction that writes.
+    assert len(statements) == 2
 
 
 def test_import_unclosed_quote_names_line(store: LeadStore, tmp_path: Path) -> None:
@@ -518,17 +518,17 @@ def test_import_directory_is_an_error(store: LeadStore, tmp_path: Path) -> None:
 
 
 def test_export_keeps_file_order(store: LeadStore, tmp_path: Path) -> None:
-    from kiosk.store import csvio
+    from kiosk.store import csv_export
 
     names = [f"Lead {index:02d}" for index in range(25)]
     lines = ["first_name", *names[::-1]]
     import_csv(_write(tmp_path / "in.csv", "\n".join(lines) + "\n"), store)
-    original = csvio.EXPORT_PAGE_SIZE
-    csvio.EXPORT_PAGE_SIZE = 10
+    original = csv_export.EXPORT_PAGE_SIZE
+    csv_export.EXPORT_PAGE_SIZE = 10
     try:
         report = export_csv(tmp_path / "out.csv", store)
     finally:
-        csvio.EXPORT_PAGE_SIZE = original
+        csv_export.EXPORT_PAGE_SIZE = original
     rows = _read_export(tmp_path / "out.csv")
     assert report.exported == 25
     assert len({row["captured_at"] for row in rows}) == 1

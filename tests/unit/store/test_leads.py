@@ -16,6 +16,7 @@ from kiosk.store import leads as leads_module
 from kiosk.store.models import Lead
 from kiosk.store.queries import lead_filter
 from sync_daemon import outbox
+from sync_daemon.db import utcnow
 
 
 @pytest.fixture
@@ -65,10 +66,10 @@ def test_save_lead_writes_lead_and_outbox(store: LeadStore) -> None:
 def test_failed_outbox_insert_writes_nothing(
     store: LeadStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing_enqueue(*args: Any, **kwargs: Any) -> int:
+    def failing_row(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(leads_module.outbox, "enqueue", failing_enqueue)
+    monkeypatch.setattr(outbox, "pending_row", failing_row)
     with pytest.raises(RuntimeError, match="disk full"):
         store.save_lead({"email": "ana@example.com"})
     assert _count(store, "leads") == 0
@@ -80,10 +81,10 @@ def test_failed_update_keeps_previous_revision(
 ) -> None:
     saved = store.save_lead({"email": "ana@example.com", "company": "Acme"})
 
-    def failing_enqueue(*args: Any, **kwargs: Any) -> int:
+    def failing_row(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(leads_module.outbox, "enqueue", failing_enqueue)
+    monkeypatch.setattr(outbox, "pending_row", failing_row)
     with pytest.raises(RuntimeError):
         store.save_lead({"company": "Globex"}, lead_id=saved.lead_id)
     record = store.get_lead(saved.lead_id)
@@ -132,7 +133,7 @@ def test_get_lead_unknown_raises(store: LeadStore) -> None:
 
 def test_get_lead_reports_crm_id_and_error(store: LeadStore) -> None:
     saved = store.save_lead({"email": "ana@example.com"})
-    now = leads_module.utcnow()
+    now = utcnow()
     _set_state(store, saved.lead_id, outbox.SYNCED, crm_id="acme-7", synced_at=now)
     store.save_lead({"email": "not-an-email"}, lead_id=saved.lead_id)
     t = outbox.outbox_table

@@ -35,11 +35,11 @@ def kiosk_database(path: Path) -> Path:
     return path
 
 
-def hold_write_lock(path: Path, seconds: float, held: threading.Event) -> None:
+def hold_write_lock(path: Path, seconds: float, lock_taken: threading.Event) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("BEGIN IMMEDIATE")
-        held.set()
+        lock_taken.set()
         time.sleep(seconds)
         connection.execute("COMMIT")
     finally:
@@ -88,21 +88,33 @@ def test_password_hidden_in_message() -> None:
 
 def test_non_sqlite_file_rejected(tmp_path: Path) -> None:
     path = tmp_path / "junk.sqlite3"
-    path.write_bytes(b"this is not a database, just some text " * 10)
-    engine = open_database(sqlite_url(path), given=True)
+    content = b"this is not a database, just some text " * 10
+    path.write_bytes(content)
     with pytest.raises(StartupError, match="is not a usable SQLite database"):
-        prepare_database(engine, deadline=time.monotonic() + 5, stop=threading.Event())
+        open_database(sqlite_url(path), given=True)
+    assert path.read_bytes() == content
 
 
 def test_database_without_outbox_rejected(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite3"
     connection = sqlite3.connect(path)
     connection.execute("CREATE TABLE things (x)")
+    connection.commit()
     connection.close()
-    engine = open_database(sqlite_url(path), given=True)
+    with pytest.raises(StartupError, match="is not a kiosk database"):
+        open_database(sqlite_url(path), given=True)
+    assert not is_migrated(create_db_engine(sqlite_url(path), create_file=False))
+
+
+def test_check_after_open_rejects_other_database(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite3"
+    engine = open_database(sqlite_url(kiosk_database(path)), given=True)
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TABLE alembic_version_kiosk")
+    connection.commit()
+    connection.close()
     with pytest.raises(StartupError, match="is not a kiosk database"):
         prepare_database(engine, deadline=time.monotonic() + 5, stop=threading.Event())
-    assert not is_migrated(engine)
 
 
 def test_kiosk_database_migrated(tmp_path: Path) -> None:
@@ -120,11 +132,11 @@ def test_migrated_database_needs_no_write_lock(tmp_path: Path) -> None:
     path = tmp_path / "leads.sqlite3"
     engine = create_db_engine(sqlite_url(path))
     migrate(engine)
-    held = threading.Event()
-    locker = threading.Thread(target=hold_write_lock, args=(path, 3.0, held))
+    lock_taken = threading.Event()
+    locker = threading.Thread(target=hold_write_lock, args=(path, 3.0, lock_taken))
     locker.start()
     try:
-        assert held.wait(5)
+        assert lock_taken.wait(5)
         started = time.monotonic()
         migrate(engine)
         assert time.monotonic() - started < 1.0
@@ -132,32 +144,38 @@ def test_migrated_database_needs_no_write_lock(tmp_path: Path) -> None:
         locker.join(10)
 
 
-def test_lock_waited_out_past_busy_timeout(tmp_path: Path) -> None:
+@pytest.mark.expected_log("sync_daemon.startup")
+def test_lock_waited_out_past_busy_timeout(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = kiosk_database(tmp_path / "k.sqlite3")
     engine = open_database(sqlite_url(path), given=True)
-    held = threading.Event()
+    lock_taken = threading.Event()
     # Longer than SQLite's 5 s busy timeout, so the retry loop has to wait too.
-    locker = threading.Thread(target=hold_write_lock, args=(path, 6.5, held))
+    locker = threading.Thread(target=hold_write_lock, args=(path, 6.5, lock_taken))
     locker.start()
     try:
-        assert held.wait(5)
+        assert lock_taken.wait(5)
         ready = prepare_database(
             engine, deadline=time.monotonic() + 30, stop=threading.Event()
         )
         assert ready
         assert is_migrated(engine)
+        warnings = [r for r in caplog.records if r.name == "sync_daemon.startup"]
+        assert len(warnings) == 1
     finally:
         locker.join(10)
 
 
+@pytest.mark.expected_log("sync_daemon.startup")
 def test_lock_past_deadline_raises(tmp_path: Path) -> None:
     path = kiosk_database(tmp_path / "k.sqlite3")
     engine = open_database(sqlite_url(path), given=True)
-    held = threading.Event()
-    locker = threading.Thread(target=hold_write_lock, args=(path, 7.0, held))
+    lock_taken = threading.Event()
+    locker = threading.Thread(target=hold_write_lock, args=(path, 7.0, lock_taken))
     locker.start()
     try:
-        assert held.wait(5)
+        assert lock_taken.wait(5)
         with pytest.raises(DatabaseLocked, match="stayed locked by another writer"):
             prepare_database(
                 engine, deadline=time.monotonic() + 0.5, stop=threading.Event()
@@ -166,16 +184,17 @@ def test_lock_past_deadline_raises(tmp_path: Path) -> None:
         locker.join(10)
 
 
+@pytest.mark.expected_log("sync_daemon.startup")
 def test_stop_ends_lock_wait(tmp_path: Path) -> None:
     path = kiosk_database(tmp_path / "k.sqlite3")
     engine = open_database(sqlite_url(path), given=True)
-    held = threading.Event()
-    locker = threading.Thread(target=hold_write_lock, args=(path, 7.0, held))
+    lock_taken = threading.Event()
+    locker = threading.Thread(target=hold_write_lock, args=(path, 7.0, lock_taken))
     locker.start()
     stop = threading.Event()
     threading.Timer(1.0, stop.set).start()
     try:
-        assert held.wait(5)
+        assert lock_taken.wait(5)
         ready = prepare_database(engine, deadline=time.monotonic() + 60, stop=stop)
         assert not ready
     finally:
