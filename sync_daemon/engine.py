@@ -406,7 +406,13 @@ class SyncEngine:
             raise
 
     def _fetch_token(self) -> TokenGrant:
-        return self._limited(self.connector.authenticate)
+        grant = self._limited(self.connector.authenticate)
+        with self._lock:
+            accepted_again = bool(self._config_error)
+            self._config_error = ""
+        if accepted_again:
+            logger.info("The CRM accepts the configured credentials again")
+        return grant
 
     def _on_metric(self, metric: RequestMetric) -> None:
         self._requests += 1
@@ -427,11 +433,8 @@ class SyncEngine:
                     self._streak,
                     time.monotonic() - self._streak_started,
                 )
-            if self._config_error:
-                logger.info("The CRM accepts the configured credentials again")
             self._failures = 0
             self._streak = 0
-            self._config_error = ""
             self._resume_at = 0.0
             self._reachable = True
             self._last_error = ""

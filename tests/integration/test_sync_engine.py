@@ -391,3 +391,28 @@ def test_runtime_wrong_key_is_status(tmp_path: Path) -> None:
     finally:
         runtime.close()
         server.stop()
+
+
+@pytest.mark.expected_log("sync_daemon")
+def test_accepted_key_clears_config_error(tmp_path: Path, database: Engine) -> None:
+    server = start_server(tmp_path / "keyed.sqlite3", api_key="k-123")
+    try:
+        add_leads(database, 2)
+        from sync_daemon.connectors.acme import AcmeConnector
+        from sync_daemon.engine import SyncEngine
+        from sync_daemon.mapping import load_mapping
+
+        connector = AcmeConnector(server.url, api_key="nope")
+        settings = replace(FAST, backoff_cap_s=0.3)
+        engine = SyncEngine(database, connector, load_mapping(), settings)
+        with running(engine):
+            wait_for(lambda: bool(engine.config_error), 10, "the key rejection")
+            # Stands in for an administrator who fixes the key on either side.
+            connector._api_key = "k-123"
+            wait_for(
+                lambda: engine.outbox.queue_stats().synced == 2, 10, "the leads to sync"
+            )
+        assert engine.config_error == ""
+        assert engine.status().last_error == ""
+    finally:
+        server.stop()

@@ -52,10 +52,18 @@ def test_curved_shift_jis_never_mojibake(amplitude: float, blur: float) -> None:
     assert len(stage_codes[0].corners) == 4
 
 
-def test_curved_ascii_text_kept() -> None:
-    image = _bulged(b"mail@example.com", 0.3)
-    codes = stages_opencv.opencv_curved(FrameViews(image))
-    assert [code.raw for code in codes] == [b"mail@example.com"]
+def test_curved_without_reread_keeps_only_ascii(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stages_opencv, "_read_straight_code", lambda straight: [])
+    ascii_image = _bulged(b"mail@example.com", 0.1)
+    kana_image = _bulged(KANA_SJIS, 0.3)
+
+    ascii_codes = stages_opencv.opencv_curved(FrameViews(ascii_image))
+    kana_codes = stages_opencv.opencv_curved(FrameViews(kana_image))
+
+    assert [code.raw for code in ascii_codes] == [b"mail@example.com"]
+    assert kana_codes == []
 
 
 @pytest.mark.parametrize(
