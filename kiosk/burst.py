@@ -14,6 +14,7 @@ burst dialog runs it in a worker thread.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import secrets
@@ -46,7 +47,7 @@ COMPANIES = (
     "Nordlys AS", "Atelier Brûlé", "Peña Ingeniería", "Ørsted Labs",
 )  # fmt: skip
 TITLES = ("Directrice technique", "Ingénieur", "Head of Procurement", "CTO", "Analyst")
-PAYLOAD_FORMATS = ("vcard", "mecard", "bizcard", "text")
+PAYLOAD_FORMATS = ("vcard", "mecard", "bizcard", "json")
 
 _SYNC_POLL_S = 0.01
 
@@ -104,6 +105,9 @@ class BurstResult:
     when that point was not reached (some frame failed, or the sync timed out).
     Latencies are in milliseconds: ``save_latency`` is the durable save alone,
     ``scan_to_save`` runs from a frame entering the decoder to its lead being saved.
+    ``gui_stall_ms_max`` is the GUI thread's longest stall during the timed run and
+    ``gui_stall_ms_rendering`` its longest stall while the badges were rendered; both
+    are ``None`` when headless.
     """
 
     count: int
@@ -118,6 +122,7 @@ class BurstResult:
     scan_to_save_ms_p95: float | None
     errors: tuple[str, ...] = ()
     gui_stall_ms_max: float | None = None
+    gui_stall_ms_rendering: float | None = None
     lead_ids: tuple[str, ...] = field(default=(), repr=False)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -160,7 +165,8 @@ def generate_attendees(count: int, *, run_id: str | None = None) -> list[Attende
             "title": TITLES[index % len(TITLES)],
         }
         payload_format = PAYLOAD_FORMATS[index % len(PAYLOAD_FORMATS)]
-        payload = _PAYLOAD_BUILDERS[payload_format](person)
+        badge_id = f"BURST-{run}-{index:04d}"
+        payload = _PAYLOAD_BUILDERS[payload_format]({**person, "badge_id": badge_id})
         attendees.append(
             Attendee(**person, payload_format=payload_format, payload=payload)
         )
@@ -212,15 +218,26 @@ def _bizcard(p: dict[str, str]) -> str:
     )
 
 
-def _plain_text(p: dict[str, str]) -> str:
-    return f"{p['first_name']} {p['last_name']}\n{p['email']}\n{p['phone']}"
+def _json_badge(p: dict[str, str]) -> str:
+    # An event badge as registration systems print it. Plain text would lose the
+    # name, because the parser takes only an email and a phone from plain text.
+    badge = {
+        "attendee_id": p["badge_id"],
+        "first_name": p["first_name"],
+        "last_name": p["last_name"],
+        "email": p["email"],
+        "phone": p["phone"],
+        "company": p["company"],
+        "job_title": p["title"],
+    }
+    return json.dumps(badge, ensure_ascii=False)
 
 
 _PAYLOAD_BUILDERS: dict[str, Callable[[dict[str, str]], str]] = {
     "vcard": _vcard,
     "mecard": _mecard,
     "bizcard": _bizcard,
-    "text": _plain_text,
+    "json": _json_badge,
 }
 
 

@@ -3,8 +3,9 @@
 The PIN is stored as a salted scrypt hash in a 0600 JSON file in the user config folder,
 or given by the ``KIOSK_PIN`` environment variable, which then takes precedence. Wrong
 attempts are rate-limited: after a few free tries each further failure locks the PIN
-for a delay that doubles, up to a cap. The counter lives in memory, so it covers one
-running kiosk.
+for a delay that doubles, up to a cap. The count of wrong attempts and the lock's end
+(wall-clock time) are kept in a 0600 file beside the PIN file, so restarting the kiosk
+does not reset a lock.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PIN_ENV = "KIOSK_PIN"
 PIN_FILE_NAME = "staff_pin.json"
+LOCK_FILE_SUFFIX = ".attempts"
 MIN_PIN_LENGTH = 4
 MAX_PIN_LENGTH = 12
 
@@ -127,7 +129,8 @@ class PinStore:
     Args:
         path: the PIN file; ``None`` uses :func:`default_pin_path`.
         environ: where ``KIOSK_PIN`` is looked up; ``None`` uses ``os.environ``.
-        clock: a monotonic clock in seconds, replaceable in tests.
+        clock: the wall clock in seconds (a lock's end is stored as its reading, so
+            it must keep counting across restarts), replaceable in tests.
         free_attempts: wrong attempts allowed before the first lock.
         base_delay_s: the first lock's length; each further failure doubles it.
         max_delay_s: the maximum lock length.
@@ -138,7 +141,7 @@ class PinStore:
         path: Path | None = None,
         *,
         environ: Mapping[str, str] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         free_attempts: int = 3,
         base_delay_s: float = 5.0,
         max_delay_s: float = 300.0,
@@ -151,6 +154,12 @@ class PinStore:
         self._max_delay_s = max_delay_s
         self._failures = 0
         self._locked_until = 0.0
+        self._load_attempts()
+
+    @property
+    def attempts_path(self) -> Path:
+        """The 0600 file that keeps wrong attempts and the lock across restarts."""
+        return self.path.with_name(self.path.name + LOCK_FILE_SUFFIX)
 
     @property
     def from_environment(self) -> bool:
@@ -180,11 +189,16 @@ class PinStore:
             raise PinError(f"Cannot write the PIN file {self.path}: {exc}.") from exc
         self._failures = 0
         self._locked_until = 0.0
+        self._save_attempts()
         log.info("Staff PIN stored in %s", self.path)
 
     def retry_after(self) -> float:
-        """Return the seconds left before the next attempt is checked (0 when free)."""
-        return max(0.0, self._locked_until - self._clock())
+        """Return the seconds left before the next attempt is checked (0 when free).
+
+        Capped at the maximum delay, so a wall clock set back does not lengthen a lock.
+        """
+        remaining = self._locked_until - self._clock()
+        return min(max(0.0, remaining), self._max_delay_s)
 
     def verify(self, pin: str) -> bool:
         """Check ``pin`` and count a wrong one towards the lock.
@@ -200,7 +214,10 @@ class PinStore:
         if remaining > 0:
             raise PinLocked(remaining)
         if self._matches(pin):
-            self._failures = 0
+            if self._failures:
+                self._failures = 0
+                self._locked_until = 0.0
+                self._save_attempts()
             return True
         self._record_failure()
         return False
@@ -219,6 +236,35 @@ class PinStore:
         if excess >= 0:
             delay = min(self._base_delay_s * 2**excess, self._max_delay_s)
             self._locked_until = self._clock() + delay
+        self._save_attempts()
+
+    def _load_attempts(self) -> None:
+        try:
+            document = json.loads(self.attempts_path.read_text(encoding="utf-8"))
+            self._failures = max(0, int(document["failures"]))
+            self._locked_until = float(document["locked_until"])
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # A damaged counter must not unlock the PIN: treat it as fully locked.
+            log.warning(
+                "Cannot read the PIN attempts file %s (%s); locking the PIN",
+                self.attempts_path,
+                type(exc).__name__,
+            )
+            self._failures = self._free_attempts
+            self._locked_until = self._clock() + self._max_delay_s
+
+    def _save_attempts(self) -> None:
+        if self._failures == 0 and not self.attempts_path.exists():
+            return
+        document = {"failures": self._failures, "locked_until": self._locked_until}
+        try:
+            _write_private_file(self.attempts_path, json.dumps(document) + "\n")
+        except OSError as exc:
+            log.warning(
+                "Cannot write the PIN attempts file %s: %s", self.attempts_path, exc
+            )
 
     def _stored_hash(self) -> PinHash | None:
         try:

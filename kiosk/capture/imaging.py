@@ -66,6 +66,8 @@ def load_image(path: ImagePath) -> Image:
     """
     name = os.fsdecode(path)
     try:
+        if Path(name).is_dir():
+            raise _unreadable(name, "it is a folder")
         if not Path(name).is_file():
             raise ImageReadError(
                 "image_not_found", f"Image file {name} does not exist. Check the path."
@@ -75,6 +77,8 @@ def load_image(path: ImagePath) -> Image:
         data = Path(name).read_bytes()
     except OSError as exc:
         raise _unreadable(name, exc.strerror or str(exc)) from exc
+    if not data:
+        raise _unreadable(name, "the file is empty")
 
     size, has_alpha = _header(data, name)
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
@@ -96,7 +100,7 @@ def load_image(path: ImagePath) -> Image:
 def _header(data: bytes, name: str) -> tuple[tuple[int, int] | None, bool]:
     """Return the image size and whether it has transparency, from its header only.
 
-    The size is ``None`` for formats that Pillow does not recognise but OpenCV may.
+    The size is ``None`` for formats that Pillow does not recognize but OpenCV may.
     """
     try:
         with warnings.catch_warnings():
@@ -126,7 +130,12 @@ def _decode_with_opencv(data: bytes, size: tuple[int, int] | None) -> Image | No
 
 
 def _decode_with_pillow(data: bytes) -> Image | None:
-    """Decode with Pillow, compositing any transparency onto white."""
+    """Decode with Pillow, compositing any transparency onto white.
+
+    NOTE: Pillow decodes at full size before :func:`_fit_for_decoding` shrinks the
+    result, so a transparent image near :data:`MAX_IMAGE_PIXELS` needs an estimated
+    1 to 2 GB.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)

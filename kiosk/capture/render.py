@@ -51,8 +51,12 @@ def qr_image(text: str | bytes, code_px: int) -> Image:
 def write_qr_png(text: str | bytes, path: str | Path, *, code_px: int = 360) -> Path:
     """Write a plain QR code for ``text`` as a PNG file and return its path."""
     target = Path(path)
-    if not cv2.imwrite(str(target), qr_image(text, code_px)):
-        raise OSError(f"could not write PNG file {target}")
+    # Encoded in memory because cv2.imwrite in opencv-python-headless 5.1 crashes the
+    # process on a file name that is not valid UTF-8.
+    ok, encoded = cv2.imencode(".png", qr_image(text, code_px))
+    if not ok:
+        raise OSError(f"could not encode PNG file {target}")
+    target.write_bytes(encoded.tobytes())
     return target
 
 

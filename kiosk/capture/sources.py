@@ -153,6 +153,11 @@ class VideoFileSource:
     realtime = False
 
     def __init__(self, path: Path, settings: CaptureSettings, *, paced: bool = True):
+        if not _is_utf8(str(path)):
+            raise CameraError(
+                f"Cannot open video file {path}: its name is not valid UTF-8, which "
+                "OpenCV cannot open. Rename the file or choose another camera."
+            )
         self._capture = cv2.VideoCapture(str(path))
         if not self._capture.isOpened():
             raise CameraError(
@@ -257,8 +262,26 @@ class WebcamSource:
 
 
 def _open_cv_capture(device: int | str) -> VideoCaptureLike:
+    if isinstance(device, str) and not _is_utf8(device):
+        raise CameraError(
+            f"Camera device {device!r} has a name that is not valid UTF-8, which "
+            "OpenCV cannot open. Choose another camera."
+        )
     capture: VideoCaptureLike = cv2.VideoCapture(device)  # type: ignore[assignment]
     return capture
+
+
+def _is_utf8(name: str) -> bool:
+    """Return whether ``name`` encodes as UTF-8.
+
+    OpenCV 5.1 (opencv-python-headless) crashes the process when given a file name with
+    lone surrogates, which is how Python represents bytes that are not valid UTF-8.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class DemoSource:

@@ -144,10 +144,10 @@ def _zxing_code(
 ) -> DecodedCode:
     """Build a code from a zxing-cpp result, using zxing-cpp's text as it is.
 
-    The one exception: when zxing-cpp itself flags the content as binary (its
-    ``content_type``) and the bytes are not valid UTF-8, Shift_JIS or ISO-8859-1 by
-    the rules of :func:`decode_payload`, its ISO-8859-1 text would show control
-    characters, so the code gets a ``text_error`` as the other decoders give.
+    The one exception is content that zxing-cpp itself flags as binary (its
+    ``content_type``) and whose bytes are not valid UTF-8, Shift_JIS or ISO-8859-1 by
+    the rules of :func:`decode_payload`. zxing-cpp's ISO-8859-1 text for it would show
+    control characters, so the code gets a ``text_error`` as from the other decoders.
     """
     raw = bytes(result.bytes)
     if result.content_type == zxingcpp.ContentType.Binary:

@@ -97,7 +97,7 @@ def _certain_opencv_bytes(returned: bytes) -> bytes | None:
     OpenCV 5.1 returns a byte-mode payload that is not valid UTF-8 as its ISO-8859-1
     reading encoded in UTF-8, so a Shift_JIS 0xC3 0xBD comes back as 0xC3 0x83 0xC2
     0xBD. Any non-ASCII result may be such a conversion or a UTF-8 payload, and the
-    two cannot be told apart, so only an ASCII result is certain.
+    two cannot be distinguished, so only an ASCII result is certain.
     """
     if returned.isascii():
         return returned

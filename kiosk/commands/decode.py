@@ -6,8 +6,8 @@ corners, text_error). ``payload`` is the first code's text or null, ``contact`` 
 ``kiosk parse`` prints for it or null, and ``error`` is ``{code, message}`` or null.
 Every image runs the whole decoder chain, fallbacks included, with no de-duplication.
 
-Exit status: 0, or 1 when an image cannot be read or decoding it fails; its line is
-printed with an error whose code is ``image_not_found``, ``unreadable_image`` or
+Exit status: 0, or 1 when an image cannot be read or decoding it fails. That image's
+line then has an error whose code is ``image_not_found``, ``unreadable_image`` or
 ``image_too_large``, and the remaining images are still decoded.
 """
 

@@ -1,9 +1,11 @@
 """The operator's kiosk window: scan, check the form, save, next visitor.
 
 The window has three pages: the scanner, the duplicate prompt ("Already captured at
-10:42") and the lead form. Camera, database and CRM work run in the workers of
-:mod:`kiosk.gui.workers`; the GUI thread only paints and routes signals. Leaving the
-kiosk and opening the staff panel need the staff PIN once one is set.
+10:42") and the lead form. The staff panel replaces them, inside the same window, until
+"Back to scanning" or Esc. Codes accepted while the operator is busy wait in a
+:class:`~kiosk.gui.visitor_queue.VisitorQueue`. Camera, database and CRM work run in the
+workers of :mod:`kiosk.gui.workers`; the GUI thread only paints and routes signals.
+Leaving the kiosk and opening the staff panel need the staff PIN once one is set.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -29,9 +32,13 @@ from PySide6.QtWidgets import (
 
 from kiosk.capture.loop import STATUS_RECONNECTED
 from kiosk.capture.types import FrameSource
+from kiosk.gui.duplicate_prompt import DuplicatePrompt, captured_time
+from kiosk.gui.elided_label import ElidedLabel
 from kiosk.gui.lead_form import LeadForm, plain_label
 from kiosk.gui.pin_dialog import SET, VERIFY, PinDialog
 from kiosk.gui.scanner_view import ScannerView, ScanSound
+from kiosk.gui.status_bar import StatusBar, describe_sync
+from kiosk.gui.visitor_queue import VisitorQueue, describe_waiting
 from kiosk.gui.workers import (
     METRIC_SCAN_TO_FORM,
     CaptureWorker,
@@ -47,14 +54,27 @@ from kiosk.pipeline import merge_fields
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "DUPLICATE",
+    "FORM",
+    "READY",
+    "SAVED",
+    "SCANNER",
+    "Draft",
+    "MainWindow",
+    "captured_time",
+    "describe_sync",
+]
+
 SCANNER = "scanner"
 DUPLICATE = "duplicate"
 FORM = "form"
 
 READY = "Ready to scan"
 SAVED = "Saved, will sync"
+BUSY_WITH_VISITOR = "Finish or cancel this visitor first, then open the staff panel."
 MESSAGE_MS = 5000
-CAMERA_LABEL_PX = 320
+PIN_CHECK_MS = 2000
 STAFF_PANEL_MODULE = "kiosk.gui.staff.staff_panel"
 _ACTIVITY_EVENTS = frozenset(
     {
@@ -84,30 +104,6 @@ class Draft:
     scan: ScanResult | None = None
 
 
-def describe_sync(status: Any) -> str:
-    """Return the status line's sync part for an ``EngineStatus``."""
-    stats = status.stats
-    waiting = stats.pending + stats.in_flight + stats.retry_wait
-    attention = (
-        f", {stats.needs_attention} need attention" if stats.needs_attention else ""
-    )
-    if status.paused:
-        return f"Sync paused: {waiting} waiting{attention}"
-    if waiting == 0:
-        return f"All leads synced{attention}"
-    if status.reachable is False:
-        return f"Offline: {waiting} waiting{attention}"
-    return f"Syncing: {waiting} waiting{attention}"
-
-
-def captured_time(summary: Any) -> str:
-    """Return the local time of day a lead was captured, e.g. ``"10:42"``."""
-    captured_at = summary.captured_at
-    if captured_at.tzinfo is not None:
-        captured_at = captured_at.astimezone()
-    return str(captured_at.strftime("%H:%M"))
-
-
 class MainWindow(QMainWindow):
     """The kiosk window, with its capture, store, sync and status workers.
 
@@ -133,10 +129,12 @@ class MainWindow(QMainWindow):
         self.pin_store = pin_store
         self.pin_dialog: PinDialog | None = None
         self.staff_panel: QWidget | None = None
+        self.visitor_queue = VisitorQueue()
         self.draft = Draft()
         self._pending_save: SaveRequest | None = None
         self._duplicate_summary: Any = None
         self._reading = False
+        self._scan_started_at = 0.0
         self._saving = False
         self._close_allowed = False
         self._shut_down = False
@@ -169,9 +167,11 @@ class MainWindow(QMainWindow):
         self.pin_banner_label.setWordWrap(True)
         self.set_pin_button = QPushButton("Set a staff PIN")
 
-        self.event_label = plain_label(
+        self.event_label = ElidedLabel(
             self.config.kiosk.event or "Booth kiosk", "eventLabel"
         )
+        self.waiting_label = ElidedLabel("", "waitingLabel")
+        self.waiting_label.hide()
         self.manual_button = QPushButton("&Manual entry")
         self.manual_button.setObjectName("manualButton")
         self.manual_button.setIcon(_icon("keyboard.svg"))
@@ -188,44 +188,25 @@ class MainWindow(QMainWindow):
         )
         self.scanner_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.form = LeadForm(self.config)
-        self.duplicate_page = self._duplicate_widgets()
+        self.duplicate_page = DuplicatePrompt()
+        self.duplicate_title = self.duplicate_page.title
+        self.duplicate_detail = self.duplicate_page.detail
+        self.update_button = self.duplicate_page.update_button
+        self.keep_both_button = self.duplicate_page.keep_both_button
+        self.duplicate_cancel_button = self.duplicate_page.cancel_button
 
-        self.status_label = plain_label(READY, "statusLabel")
-        self.sync_label = plain_label("Sync: starting", "syncLabel")
-        self.crm_label = plain_label(self.runtime.crm_label, "crmLabel")
-        self.camera_label = plain_label("", "cameraLabel")
+        self.status_bar = StatusBar(READY, self.runtime.crm_label)
+        self.status_label = self.status_bar.status_label
+        self.sync_label = self.status_bar.sync_label
+        self.crm_label = self.status_bar.crm_label
+        self.camera_label = self.status_bar.camera_label
         self._set_camera_text(f"Camera: {self.source.description}")
 
-    def _duplicate_widgets(self) -> QWidget:
-        page = QWidget()
-        page.setObjectName("duplicatePage")
-        self.duplicate_title = plain_label("", "duplicateTitle")
-        self.duplicate_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.duplicate_detail = plain_label("", "duplicateDetail")
-        self.duplicate_detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.duplicate_detail.setWordWrap(True)
-        self.update_button = QPushButton("&Update")
-        self.update_button.setObjectName("updateButton")
-        self.keep_both_button = QPushButton("&Keep both")
-        self.keep_both_button.setObjectName("keepBothButton")
-        self.duplicate_cancel_button = QPushButton("Cancel (Esc)")
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for button in (
-            self.duplicate_cancel_button,
-            self.keep_both_button,
-            self.update_button,
-        ):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(page)
-        layout.addStretch(1)
-        layout.addWidget(self.duplicate_title)
-        layout.addWidget(self.duplicate_detail)
-        layout.addSpacing(24)
-        layout.addLayout(buttons)
-        layout.addStretch(2)
-        return page
+        self.back_button = QPushButton("Back to scanning (Esc)")
+        self.back_button.setObjectName("backButton")
+        self.staff_scroll = QScrollArea()
+        self.staff_scroll.setWidgetResizable(True)
+        self.staff_scroll.setFrameShape(QFrame.Shape.NoFrame)
 
     def _build_layout(self) -> None:
         banner = QHBoxLayout(self.pin_banner)
@@ -233,7 +214,8 @@ class MainWindow(QMainWindow):
         banner.addWidget(self.set_pin_button)
 
         header = QHBoxLayout()
-        header.addWidget(self.event_label, 1)
+        header.addWidget(self.event_label, 2)
+        header.addWidget(self.waiting_label, 1)
         header.addWidget(self.manual_button)
         header.addWidget(self.staff_button)
 
@@ -252,20 +234,26 @@ class MainWindow(QMainWindow):
         for widget in self._page_widgets.values():
             self.pages.addWidget(widget)
 
-        status_bar = QFrame()
-        status_bar.setObjectName("statusBar")
-        status = QHBoxLayout(status_bar)
-        status.addWidget(self.status_label, 1)
-        for label in (self.sync_label, self.crm_label, self.camera_label):
-            status.addWidget(label)
-
-        central = QWidget()
-        layout = QVBoxLayout(central)
+        self.kiosk_page = QWidget()
+        layout = QVBoxLayout(self.kiosk_page)
         layout.addWidget(self.pin_banner)
         layout.addLayout(header)
         layout.addWidget(self.pages, 1)
-        layout.addWidget(status_bar)
-        self.setCentralWidget(central)
+        layout.addWidget(self.status_bar)
+
+        self.staff_page = QWidget()
+        self.staff_page.setObjectName("staffPage")
+        staff_bar = QHBoxLayout()
+        staff_bar.addWidget(self.back_button)
+        staff_bar.addStretch(1)
+        staff_layout = QVBoxLayout(self.staff_page)
+        staff_layout.addLayout(staff_bar)
+        staff_layout.addWidget(self.staff_scroll, 1)
+
+        self.root = QStackedWidget()
+        self.root.addWidget(self.kiosk_page)
+        self.root.addWidget(self.staff_page)
+        self.setCentralWidget(self.root)
 
     def _build_timers(self) -> None:
         self._message_timer = QTimer(self)
@@ -276,6 +264,10 @@ class MainWindow(QMainWindow):
         self.idle_timer.setSingleShot(True)
         self.idle_timer.setInterval(int(self.config.kiosk.idle_clear_s * 1000))
         self.idle_timer.timeout.connect(self._on_idle)
+        # `kiosk set-pin` in another terminal writes the PIN file; this notices it.
+        self.pin_check_timer = QTimer(self)
+        self.pin_check_timer.setInterval(PIN_CHECK_MS)
+        self.pin_check_timer.timeout.connect(self._update_pin_banner)
 
     def _connect(self) -> None:
         self.capture_worker.frame_ready.connect(self._on_frame_ready)
@@ -294,7 +286,11 @@ class MainWindow(QMainWindow):
         self.duplicate_cancel_button.clicked.connect(self._on_duplicate_cancelled)
         self.manual_button.clicked.connect(self.start_manual_entry)
         self.staff_button.clicked.connect(self.open_staff_panel)
-        self.set_pin_button.clicked.connect(self.ask_new_pin)
+        self.set_pin_button.clicked.connect(self._on_set_pin_clicked)
+        self.back_button.clicked.connect(self.close_staff_panel)
+        back_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.staff_page)
+        back_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        back_shortcut.activated.connect(self.close_staff_panel)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -304,6 +300,7 @@ class MainWindow(QMainWindow):
         self.sync_worker.start()
         self.status_poller.start()
         self.capture_worker.start()
+        self.pin_check_timer.start()
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -317,14 +314,13 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
-        for timer in (self._message_timer, self.idle_timer):
+        for timer in (self._message_timer, self.idle_timer, self.pin_check_timer):
             timer.stop()
         self.scanner_view.stop()
         if self.pin_dialog is not None:
             self.pin_dialog.done(0)
-        if self.staff_panel is not None:
-            self.staff_panel.close()
-            self.staff_panel = None
+        self._remove_staff_panel()
+        self.visitor_queue.clear()
         self.capture_worker.stop()
         self.status_poller.stop()
         self.sync_worker.stop()
@@ -373,13 +369,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def back_to_scanning(self) -> None:
-        """Drop the lead on screen and return to the scanner."""
+        """Drop the lead on screen, return to the scanner and load a waiting code."""
         self.form.clear()
         self.draft = Draft()
         self._pending_save = None
         self._duplicate_summary = None
         self.form.save_button.setEnabled(True)
         self.show_page(SCANNER)
+        self._schedule_next_visitor()
 
     @Slot()
     def start_manual_entry(self) -> None:
@@ -392,6 +389,16 @@ class MainWindow(QMainWindow):
         self.form.focus_first_field()
 
     # -- status line ----------------------------------------------------------------
+
+    @property
+    def waiting_count(self) -> int:
+        """The number of scanned codes waiting for the form."""
+        return len(self.visitor_queue)
+
+    def _update_waiting(self) -> None:
+        text = describe_waiting(len(self.visitor_queue))
+        self.waiting_label.setText(text)
+        self.waiting_label.setVisible(bool(text))
 
     def show_message(self, text: str) -> None:
         """Show a message in the status line for a few seconds."""
@@ -411,12 +418,7 @@ class MainWindow(QMainWindow):
         self.show_message(text)
 
     def _set_camera_text(self, text: str) -> None:
-        """Show the camera line, shortened in the middle to fit the status bar."""
-        metrics = self.camera_label.fontMetrics()
-        self.camera_label.setText(
-            metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, CAMERA_LABEL_PX)
-        )
-        self.camera_label.setToolTip(text)
+        self.camera_label.setText(text)
 
     @Slot()
     def _on_capture_finished(self) -> None:
@@ -438,35 +440,82 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_code_accepted(self, accepted: Any) -> None:
-        if self.page != SCANNER or self._reading or self._modal_open():
-            log.debug("Code accepted while busy; ignored")
-            return
-        self._reading = True
         self.sound.play()
         self.scanner_view.flash()
+        if self._busy():
+            current = self.draft.payload_text
+            if self.visitor_queue.push(accepted, accepted.code.text, current):
+                log.debug("Code accepted while busy; %d waiting", self.waiting_count)
+            self._update_waiting()
+            return
+        self._read_code(accepted, accepted.accepted_at)
+
+    def _busy(self) -> bool:
+        return (
+            self.page != SCANNER
+            or self._reading
+            or self._modal_open()
+            or self.waiting_count > 0
+        )
+
+    def _read_code(self, accepted: Any, started_at: float) -> None:
+        self._reading = True
+        self._scan_started_at = started_at
         self.status_label.setText("Reading the code...")
         self.store_worker.submit_scan(accepted)
+
+    def _schedule_next_visitor(self) -> None:
+        if self.waiting_count:
+            QTimer.singleShot(0, self._load_next_visitor)
+
+    @Slot()
+    def _load_next_visitor(self) -> None:
+        if self._shut_down or self.page != SCANNER or self._reading:
+            return
+        if self._modal_open():
+            return
+        accepted = self.visitor_queue.pop()
+        self._update_waiting()
+        if accepted is not None:
+            # Machine time starts now: the wait in the queue was the operator's.
+            self._read_code(accepted, time.monotonic())
 
     @property
     def camera_text(self) -> str:
         """The camera line of the status bar, in full."""
-        return self.camera_label.toolTip()
+        return self.camera_label.text()
 
     @Slot(object)
     def _on_scan_ready(self, result: ScanResult) -> None:
         self._reading = False
-        if self.page != SCANNER or self._shut_down:
+        if self._shut_down:
+            return
+        if self.page != SCANNER:
+            # Manual entry started while the code was read: the visitor waits.
+            self.visitor_queue.push(result.accepted, result.accepted.code.text)
+            self._update_waiting()
             return
         if result.rejection is not None or result.contact is None:
             message = result.rejection.message if result.rejection else ""
             self.show_message(message or "This code holds no contact details.")
+            self._schedule_next_visitor()
             return
         self.status_label.setText(self._base_status)
         self.draft = Draft(payload_text=result.payload_text, scan=result)
         if result.duplicate is not None:
             self._show_duplicate(result.duplicate)
-            return
-        self._open_scan_form(result, result.fields)
+        else:
+            self._open_scan_form(result, result.fields)
+        self._record_scan_to_form()
+
+    def _record_scan_to_form(self) -> None:
+        """Record the machine time from acceptance (or leaving the queue) to screen.
+
+        Called once a scan, when the form or the duplicate prompt is first shown, so
+        the operator's time on the prompt is never counted.
+        """
+        elapsed_ms = (time.monotonic() - self._scan_started_at) * 1000.0
+        self.store_worker.record_metric(METRIC_SCAN_TO_FORM, elapsed_ms)
 
     def _open_scan_form(
         self, result: ScanResult, fields: Any, notice: str = ""
@@ -474,21 +523,12 @@ class MainWindow(QMainWindow):
         self.form.load(result.contact, fields, notice)
         self.show_page(FORM)
         self.form.focus_first_field()
-        elapsed_ms = (time.monotonic() - result.accepted.accepted_at) * 1000.0
-        self.store_worker.record_metric(METRIC_SCAN_TO_FORM, elapsed_ms)
 
     # -- duplicates -----------------------------------------------------------------
 
     def _show_duplicate(self, summary: Any) -> None:
         self._duplicate_summary = summary
-        self.duplicate_title.setText(f"Already captured at {captured_time(summary)}")
-        name = " ".join(p for p in (summary.first_name, summary.last_name) if p)
-        details = [part for part in (name, summary.email, summary.company) if part]
-        self.duplicate_detail.setText(
-            "\n".join(details)
-            + "\n\nUpdate saves this scan as a new revision of that lead. "
-            "Keep both saves a second lead."
-        )
+        self.duplicate_page.show_summary(summary)
         self.show_page(DUPLICATE)
         self.update_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -603,7 +643,9 @@ class MainWindow(QMainWindow):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if self.page == SCANNER and key == Qt.Key.Key_Escape:
+        if self.staff_open and key == Qt.Key.Key_Escape:
+            self.close_staff_panel()
+        elif self.page == SCANNER and key == Qt.Key.Key_Escape:
             self.close()
         elif self.page == DUPLICATE and key == Qt.Key.Key_Escape:
             self._on_duplicate_cancelled()
@@ -622,11 +664,19 @@ class MainWindow(QMainWindow):
 
     def _modal_open(self) -> bool:
         dialog_open = self.pin_dialog is not None and self.pin_dialog.isVisible()
-        panel_open = self.staff_panel is not None and self.staff_panel.isVisible()
-        return dialog_open or panel_open
+        return dialog_open or self.staff_open
 
+    @Slot()
     def _update_pin_banner(self) -> None:
         self.pin_banner.setVisible(not self.pin_store.is_set())
+
+    @Slot()
+    def _on_set_pin_clicked(self) -> None:
+        self._update_pin_banner()
+        if self.pin_store.is_set():
+            self.show_message("A staff PIN is already set.")
+            return
+        self.ask_new_pin()
 
     def _ask_pin(self, prompt: str, on_accepted: Any) -> None:
         if self.pin_dialog is not None and self.pin_dialog.isVisible():
@@ -665,38 +715,67 @@ class MainWindow(QMainWindow):
         self.pin_dialog = None
         if dialog is not None:
             dialog.deleteLater()
+        if self.page == SCANNER:
+            self._schedule_next_visitor()
+
+    @property
+    def staff_open(self) -> bool:
+        """Is the staff panel showing in place of the scanner?"""
+        return self.root.currentWidget() is self.staff_page
 
     @Slot()
     def open_staff_panel(self) -> None:
-        """Ask for the PIN, then open the staff panel."""
+        """Ask for the PIN, then show the staff panel in this window."""
         if self.page != SCANNER:
+            self.show_message(BUSY_WITH_VISITOR)
             return
         self._ask_pin("Enter the staff PIN to open the staff panel.", self._show_staff)
 
     def _show_staff(self) -> None:
-        if self.staff_panel is not None:
-            self.staff_panel.show()
-            self.staff_panel.raise_()
-            return
+        if self.staff_panel is None:
+            panel = self._create_staff_panel()
+            if panel is None:
+                return
+            self.staff_panel = panel
+            self.staff_scroll.setWidget(panel)
+        self.root.setCurrentWidget(self.staff_page)
+        self.back_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        log.info("Staff panel opened")
+
+    def _create_staff_panel(self) -> QWidget | None:
         try:
             module = importlib.import_module(STAFF_PANEL_MODULE)
-        except ImportError:
-            log.info("Staff panel module %s is not available", STAFF_PANEL_MODULE)
-            self.show_message("The staff panel is not available in this version.")
-            return
-        panel = module.StaffPanel(self.runtime, self.sync_worker, self)
-        panel.setWindowFlag(Qt.WindowType.Window, True)
-        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        panel.destroyed.connect(self._on_staff_panel_destroyed)
-        self.staff_panel = panel
-        panel.resize(self.size())
-        if self.isFullScreen():
-            panel.showFullScreen()
-        else:
-            panel.show()
+            panel: QWidget = module.StaffPanel(self.runtime, self.sync_worker)
+        except Exception as exc:
+            log.exception("Staff panel %s failed to load", STAFF_PANEL_MODULE)
+            self.show_message(
+                f"The staff panel failed to load: {type(exc).__name__}; see the log."
+            )
+            return None
+        return panel
 
-    def _on_staff_panel_destroyed(self) -> None:
+    @Slot()
+    def close_staff_panel(self) -> None:
+        """Close the staff panel and return to scanning (Back button or Esc)."""
+        if not self.staff_open:
+            return
+        self._remove_staff_panel()
+        self.root.setCurrentWidget(self.kiosk_page)
+        self.show_page(self.page or SCANNER)
+        log.info("Staff panel closed")
+        if self.page == SCANNER:
+            self._schedule_next_visitor()
+
+    def _remove_staff_panel(self) -> None:
+        panel = self.staff_panel
         self.staff_panel = None
+        if panel is None:
+            return
+        self.staff_scroll.takeWidget()
+        shutdown = getattr(panel, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        panel.deleteLater()
 
 
 def _icon(name: str) -> QIcon:

@@ -204,8 +204,16 @@ class MetricsPanel(QWidget):
         self.snapshot: MetricsSnapshot | None = None
         self.latency_table = _table(["Measure", "Count", "p50", "p95", "p99"])
         self.outcome_table = _table(["Outcome", "Count"])
+        # Failure reasons can be long: the outcome column takes the free width and
+        # elides (the tooltip has the full reason), so the Count column stays visible.
+        outcome_header = self.outcome_table.horizontalHeader()
+        outcome_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        outcome_header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.outcome_table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.outcome_table.setWordWrap(False)
         self.throughput_label = QLabel("Throughput: waiting for the first reading...")
         self.throughput_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.throughput_label.setWordWrap(True)
         self.latency_chart = _LatencyChart()
         self.queue_chart = _QueueChart()
         self._layout()
@@ -383,6 +391,7 @@ def _table(headers: list[str]) -> QTableWidget:
 def _set_row(table: QTableWidget, row: int, cells: list[str]) -> None:
     for column, text in enumerate(cells):
         item = QTableWidgetItem(text)
+        item.setToolTip(text)
         if column > 0:
             item.setTextAlignment(
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

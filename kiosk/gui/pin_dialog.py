@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future
 
-from PySide6.QtCore import QRegularExpression, Qt, QTimer
+from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QDialog,
@@ -24,6 +26,28 @@ log = logging.getLogger(__name__)
 VERIFY = "verify"
 SET = "set"
 KEYPAD_ROWS = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("Clear", "0", "Del"))
+CHECK_POLL_MS = 15
+
+# Serialises scrypt checks, so two dialogs never update the attempt count at once.
+_check_lock = threading.Lock()
+
+
+def _start_check(store: PinStore, pin: str) -> Future[bool]:
+    """Run ``store.verify(pin)`` (55 to 120 ms of scrypt) on a short-lived thread.
+
+    The thread is a daemon so a check still running at exit never holds the process.
+    """
+    future: Future[bool] = Future()
+
+    def run() -> None:
+        with _check_lock:
+            try:
+                future.set_result(store.verify(pin))
+            except BaseException as exc:  # delivered to the dialog by the future
+                future.set_exception(exc)
+
+    threading.Thread(target=run, name="pin-check", daemon=True).start()
+    return future
 
 
 class PinDialog(QDialog):
@@ -32,13 +56,18 @@ class PinDialog(QDialog):
     Open it with ``open()`` and listen to ``accepted``: it is emitted only after the
     right PIN (``verify`` mode) or after a new PIN was stored (``set`` mode). Wrong
     PINs count towards the store's lock; while locked, OK stays disabled and a
-    countdown shows.
+    countdown shows. The scrypt check runs on a background thread.
+
+    Signals:
+        checked: emitted with the result after each PIN check in ``verify`` mode.
 
     Args:
         store: the PIN store.
         mode: ``"verify"`` or ``"set"``.
         prompt: what the PIN unlocks, e.g. "Enter the staff PIN to leave the kiosk."
     """
+
+    checked = Signal(bool)
 
     def __init__(
         self,
@@ -69,6 +98,10 @@ class PinDialog(QDialog):
         self._lock_timer = QTimer(self)
         self._lock_timer.setInterval(250)
         self._lock_timer.timeout.connect(self._update_lock)
+        self._check: Future[bool] | None = None
+        self._check_timer = QTimer(self)
+        self._check_timer.setInterval(CHECK_POLL_MS)
+        self._check_timer.timeout.connect(self._poll_check)
         self._build_layout()
         self._update_lock()
 
@@ -113,17 +146,38 @@ class PinDialog(QDialog):
         else:
             self._submit_pin()
 
+    @property
+    def checking(self) -> bool:
+        """Is a PIN check running on the background thread?"""
+        return self._check is not None
+
     def _submit_pin(self) -> None:
+        if self._check is not None:
+            return
+        self.ok_button.setEnabled(False)
+        self.message_label.setText("Checking...")
+        self._check = _start_check(self._store, self.pin_edit.text())
+        self._check_timer.start()
+
+    def _poll_check(self) -> None:
+        check = self._check
+        if check is None or not check.done():
+            return
+        self._check_timer.stop()
+        self._check = None
+        self.message_label.setText("")
+        self.ok_button.setEnabled(True)
         try:
-            # NOTE: the scrypt check blocks the GUI thread for about 0.1 s, which is
-            # acceptable for a dialog the operator is looking at.
-            right = self._store.verify(self.pin_edit.text())
+            right = check.result()
         except PinLocked:
             self._update_lock()
+            self.checked.emit(False)
             return
         except PinError as exc:
             self.message_label.setText(str(exc))
+            self.checked.emit(False)
             return
+        self.checked.emit(right)
         if right:
             self.accept()
             return
@@ -157,7 +211,7 @@ class PinDialog(QDialog):
     def _update_lock(self) -> None:
         remaining = self._store.retry_after()
         locked = remaining > 0
-        self.ok_button.setEnabled(not locked)
+        self.ok_button.setEnabled(not locked and self._check is None)
         if locked:
             self.message_label.setText(str(PinLocked(remaining)))
             if not self._lock_timer.isActive():
@@ -167,6 +221,8 @@ class PinDialog(QDialog):
             self.message_label.setText("")
 
     def done(self, result: int) -> None:
-        """Close the dialog and stop its countdown timer."""
+        """Close the dialog and stop its timers; a running check still counts."""
         self._lock_timer.stop()
+        self._check_timer.stop()
+        self._check = None
         super().done(result)

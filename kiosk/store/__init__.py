@@ -10,15 +10,18 @@ from kiosk.store.leads import (
     LeadSummary,
     open_store,
 )
+from kiosk.store.revisions import LeadChange, RevisionReport
 
 __all__ = [
     "LEAD_FIELDS",
+    "LeadChange",
     "LeadNotFound",
     "LeadRecord",
     "LeadRow",
     "LeadStore",
     "LeadSummary",
     "NewLead",
+    "RevisionReport",
     "SavedLead",
     "lead_fields_from_contact",
     "open_store",

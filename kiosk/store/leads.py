@@ -1,6 +1,6 @@
 """The lead store: save a lead with its outbox row, find duplicates, list and search.
 
-Every method runs its own Session (one unit of work) and returns plain frozen
+Every method runs its own transaction (one unit of work) and returns plain frozen
 dataclasses, so one :class:`LeadStore` can serve several threads at once while no ORM
 object crosses a thread.
 """
@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.errors import KioskError
 from kiosk.store import fields as lead_fields
 from kiosk.store import revisions
 from kiosk.store.batch import NewLead as NewLead
@@ -32,6 +29,11 @@ from kiosk.store.queries import (
     lead_filter,
     search_terms,
 )
+from kiosk.store.records import NO_OUTBOX_ROW, lead_row, lead_summary
+from kiosk.store.records import LeadNotFound as LeadNotFound
+from kiosk.store.records import LeadRecord as LeadRecord
+from kiosk.store.records import LeadRow as LeadRow
+from kiosk.store.records import LeadSummary as LeadSummary
 from kiosk.store.revisions import LeadChange, RevisionReport
 from sync_daemon.db import BEGIN_OPTION
 
@@ -40,83 +42,11 @@ logger = logging.getLogger(__name__)
 FEW_MATCHES = 5000
 """Searches with at most this many matches are paged from the search index."""
 
-NO_OUTBOX_ROW = ""
-"""The sync state of a lead without an outbox row (``save_lead`` always writes one)."""
-
-
-class LeadNotFound(KioskError, LookupError):
-    """No lead has the given id."""
-
-    def __init__(self, lead_id: str) -> None:
-        super().__init__(f"No lead with id {lead_id} in this database.")
-        self.lead_id = lead_id
-
-
-@dataclass(frozen=True)
-class LeadSummary:
-    """A lead found by :meth:`LeadStore.find_duplicate`.
-
-    Attributes:
-        matched_on: the key that matched, ``"email"``, ``"badge_id"`` or ``"payload"``.
-    """
-
-    lead_id: str
-    revision: int
-    captured_at: datetime
-    updated_at: datetime
-    matched_on: str
-    first_name: str
-    last_name: str
-    email: str
-    company: str
-
-
-@dataclass(frozen=True)
-class LeadRecord:
-    """One lead at its latest revision, with the sync state of that revision.
-
-    Attributes:
-        fields: every lead field (see :data:`kiosk.store.fields.LEAD_FIELDS`).
-        sync_state: the state of the newest outbox row (``pending``, ``synced``, ...).
-        crm_id: the CRM's id from the newest revision that reached the CRM, or None.
-        last_error: the newest outbox row's error or rejection reason, else ``""``.
-    """
-
-    lead_id: str
-    fields: dict[str, Any]
-    revision: int
-    captured_at: datetime
-    updated_at: datetime
-    sync_state: str
-    crm_id: str | None
-    last_error: str
-    synced_at: datetime | None
-
-
-@dataclass(frozen=True)
-class LeadRow:
-    """One line of the staff panel's lead list."""
-
-    lead_id: str
-    revision: int
-    captured_at: datetime
-    updated_at: datetime
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    company: str
-    title: str
-    rating: str
-    sync_state: str
-    last_error: str
-    crm_id: str | None
-
 
 class LeadStore:
     """The leads of one database, safe to share between threads.
 
-    Each call runs its own transaction in its own Session.
+    Each call runs its own transaction on its own connection.
 
     Attributes:
         engine: the shared engine (writers begin with ``BEGIN IMMEDIATE`` on SQLite).
@@ -227,7 +157,7 @@ class LeadStore:
                 )
                 lead = session.scalars(query).first()
                 if lead is not None:
-                    return _summary(lead, matched_on)
+                    return lead_summary(lead, matched_on)
         return None
 
     def get_lead(self, lead_id: str) -> LeadRecord:
@@ -307,7 +237,7 @@ class LeadStore:
             else:
                 query = query.where(Lead.id.in_(page_ids))
             rows = session.execute(query).all()
-        return [_lead_row(row) for row in rows]
+        return [lead_row(row) for row in rows]
 
     def count_leads(self, search: str = "", state: str | None = None) -> int:
         """Count the leads :meth:`list_leads` would return over all its pages.
@@ -408,36 +338,3 @@ def _page_of_few_matches(
     if rows[0][1] > FEW_MATCHES:
         return None
     return [lead_id for lead_id, _ in rows]
-
-
-def _summary(lead: Lead, matched_on: str) -> LeadSummary:
-    return LeadSummary(
-        lead_id=lead.id,
-        revision=lead.revision,
-        captured_at=lead.captured_at,
-        updated_at=lead.updated_at,
-        matched_on=matched_on,
-        first_name=lead.first_name,
-        last_name=lead.last_name,
-        email=lead.email,
-        company=lead.company,
-    )
-
-
-def _lead_row(row: Sequence[Any]) -> LeadRow:
-    return LeadRow(
-        lead_id=row[0],
-        revision=row[1],
-        captured_at=row[2],
-        updated_at=row[3],
-        first_name=row[4],
-        last_name=row[5],
-        email=row[6],
-        phone=row[7],
-        company=row[8],
-        title=row[9],
-        rating=row[10],
-        sync_state=row[11] or NO_OUTBOX_ROW,
-        last_error=row[12] or "",
-        crm_id=row[13],
-    )

@@ -64,7 +64,9 @@ def test_burst_saves_and_syncs_all(runtime: Runtime, qtbot) -> None:
     assert dialog.saved_bar.value() == 100
     assert dialog.synced_bar.value() == 100
     assert "Saved 100 of 100, synced 100." in dialog.result_label.text()
-    assert "Longest GUI stall" in dialog.result_label.text()
+    assert result.gui_stall_ms_rendering is not None
+    assert "stall during the timed run" in dialog.result_label.text()
+    assert "stall while rendering" in dialog.result_label.text()
     assert dialog.log_view.blockCount() >= 100
 
 
@@ -115,6 +117,29 @@ def test_format_result_reports_unreached_times() -> None:
     assert "not reached" in text
     assert "Errors: 1." in text
     assert "61.0 ms (over the 50 ms limit)" in text
+
+
+def test_format_result_shows_both_stalls() -> None:
+    result = BurstResult(
+        count=5,
+        saved=5,
+        synced=5,
+        seconds_to_all_saved=0.2,
+        seconds_to_all_synced=0.4,
+        seconds_rendering=0.5,
+        save_latency_ms_p50=2.0,
+        save_latency_ms_p95=3.0,
+        scan_to_save_ms_p50=4.0,
+        scan_to_save_ms_p95=5.0,
+        gui_stall_ms_max=12.5,
+        gui_stall_ms_rendering=77.0,
+    )
+    lines = format_result(result).splitlines()
+    run_line = next(line for line in lines if "timed run:" in line)
+    render_line = next(line for line in lines if "while rendering" in line)
+    assert "12.5 ms (within the 50 ms limit)" in run_line
+    assert "77.0 ms" in render_line
+    assert "limit does not apply" in render_line
 
 
 def test_burst_window_prints_json(capsys) -> None:

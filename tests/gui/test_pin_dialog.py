@@ -20,10 +20,22 @@ class FakeClock:
         return self.now
 
 
+CHECK_TIMEOUT_MS = 5000
+
+
 def _type_pin(qtbot: Any, dialog: PinDialog, pin: str) -> None:
+    """Type ``pin``, press Enter and wait for the background check's result."""
+    dialog.pin_edit.clear()
+    qtbot.keyClicks(dialog.pin_edit, pin)
+    with qtbot.waitSignal(dialog.checked, timeout=CHECK_TIMEOUT_MS):
+        qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+
+
+def _type_pin_while_locked(qtbot: Any, dialog: PinDialog, pin: str) -> None:
     dialog.pin_edit.clear()
     qtbot.keyClicks(dialog.pin_edit, pin)
     qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+    assert not dialog.checking
 
 
 def test_no_pin_shows_banner_and_leaves_freely(
@@ -133,7 +145,7 @@ def test_wrong_pins_lock_the_dialog(
 
     assert not dialog.ok_button.isEnabled()
     assert dialog.message_label.text() == "Too many wrong PINs. Try again in 5 s."
-    _type_pin(qtbot, dialog, "4711")
+    _type_pin_while_locked(qtbot, dialog, "4711")
     assert window.isVisible()
 
     clock.now += 5.0
@@ -171,7 +183,55 @@ def test_staff_panel_opens_after_pin(
 
     panel = window.staff_panel
     assert panel is not None
-    assert panel.isWindow()
-    qtbot.waitExposed(panel)
-    panel.close()
-    qtbot.waitUntil(lambda: window.staff_panel is None)
+    assert window.staff_open
+    assert not panel.isWindow()
+    assert window.back_button.isVisible()
+
+
+def test_pin_check_leaves_gui_thread_free(
+    open_kiosk: OpenKiosk, qtbot: Any, pin_store: PinStore
+) -> None:
+    pin_store.set_pin("4711")
+    window = open_kiosk()
+    window.close()
+    dialog = window.pin_dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.pin_edit, "1111")
+
+    qtbot.keyClick(dialog.pin_edit, Qt.Key.Key_Return)
+
+    # Enter returned before the result was known: the check runs on another thread.
+    assert dialog.checking
+    assert not dialog.ok_button.isEnabled()
+    assert dialog.message_label.text() == "Checking..."
+    with qtbot.waitSignal(dialog.checked, timeout=CHECK_TIMEOUT_MS) as blocker:
+        pass
+    assert blocker.args == [False]
+    assert dialog.message_label.text() == "Wrong PIN."
+
+
+def test_banner_notices_pin_set_elsewhere(
+    open_kiosk: OpenKiosk, qtbot: Any, pin_store: PinStore
+) -> None:
+    window = open_kiosk()
+    assert window.pin_banner.isVisible()
+    other_terminal = PinStore(pin_store.path, environ={})
+
+    other_terminal.set_pin("4711")
+
+    qtbot.waitUntil(window.pin_banner.isHidden, timeout=5000)
+
+
+def test_banner_button_after_pin_set_elsewhere(
+    open_kiosk: OpenKiosk, qtbot: Any, pin_store: PinStore
+) -> None:
+    window = open_kiosk()
+    window.pin_check_timer.stop()
+    PinStore(pin_store.path, environ={}).set_pin("4711")
+    assert window.pin_banner.isVisible()
+
+    qtbot.mouseClick(window.set_pin_button, Qt.MouseButton.LeftButton)
+
+    assert window.pin_banner.isHidden()
+    assert window.status_label.text() == "A staff PIN is already set."
+    assert window.pin_dialog is None

@@ -13,10 +13,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from kiosk.config import parse_config
-from kiosk.gui.staff.dialogs import EditLeadDialog, check_connection
-from kiosk.gui.staff.lead_table_model import REASON, STATE
+from kiosk.gui.staff.dialogs import (
+    CrmSettingsDialog,
+    EditLeadDialog,
+    check_connection,
+    probe_health,
+)
+from kiosk.gui.staff.lead_table_model import COLUMNS, REASON, STATE
 from kiosk.gui.staff.staff_panel import StaffPanel
-from kiosk.gui.staff.sync_status import SyncStatusView
+from kiosk.gui.staff.sync_status import SyncStatusView, count_text
 from kiosk.runtime import Runtime
 from sync_daemon.engine import EngineStatus
 from sync_daemon.outbox import QueueStats
@@ -302,7 +307,7 @@ def test_stale_alert_banner(qtbot) -> None:
     assert not view.banner.isHidden()
     assert "16 min" in view.banner.text()
     assert "not reachable" in view.crm_label.text()
-    assert "5 waiting" in view.queue_label.text()
+    assert "3 queued, 2 retrying" in view.queue_label.text()
     view.show_status(_status(now - timedelta(minutes=2)), now)
     assert view.banner.isHidden()
     view.show_status(_status(None), now)
@@ -334,3 +339,118 @@ def test_edit_dialog_shows_text_plainly(qtbot) -> None:
     edited = dialog.fields()
     assert edited["company"] == "Globex"
     assert edited["rating"] == "hot"
+
+
+def test_panel_fits_1024_screen(panel: StaffPanel) -> None:
+    long_text = "A very long status message that must not widen the panel " * 5
+    panel.status_view.queue_label.setText(long_text)
+    panel.status_view.crm_label.setText(long_text)
+    panel.job_label.setText(long_text)
+    panel.crm_label.setText(long_text)
+    assert panel.minimumSizeHint().width() <= 1024
+    panel.resize(1024, 768)
+    assert panel.width() <= 1024
+    assert panel.job_label.toolTip() == long_text
+
+
+def test_reason_column_last_and_stretching(panel: StaffPanel) -> None:
+    header = panel.table.horizontalHeader()
+    assert REASON == len(COLUMNS) - 1
+    assert header.stretchLastSection()
+    assert header.sectionResizeMode(REASON) == header.ResizeMode.Stretch
+    assert panel.table.textElideMode() == Qt.TextElideMode.ElideRight
+
+
+def _queue_status(**counts: int) -> EngineStatus:
+    return EngineStatus(True, False, None, None, QueueStats(**counts))
+
+
+def test_queue_counts_each_lead_once(qtbot) -> None:
+    view = SyncStatusView(stale_alert_minutes=15)
+    qtbot.addWidget(view)
+    view.show_status(_queue_status(retry_wait=1))
+    assert view.queue_label.text().startswith("Queue: 0 queued, 1 retrying,")
+    view.show_status(_queue_status(pending=1, needs_attention=1))
+    assert "1 queued, 0 retrying, 1 needs attention" in view.queue_label.text()
+    view.show_status(_queue_status(needs_attention=2))
+    assert "2 need attention" in view.queue_label.text()
+
+
+def test_count_text_grammar() -> None:
+    assert count_text(1, "row", "rows") == "1 row"
+    assert count_text(2, "row", "rows") == "2 rows"
+    assert count_text(0, "row", "rows") == "0 rows"
+
+
+@pytest.mark.expected_log("sync_daemon", "kiosk.runtime")
+def test_offline_shown_without_request(panel: StaffPanel, runtime, qtbot) -> None:
+    lead_id = _save(runtime, "Ana", "ana@example.com")
+    qtbot.waitUntil(lambda: _state_of(runtime, lead_id) == "synced", timeout=10000)
+    label = panel.status_view.crm_label
+    qtbot.waitUntil(lambda: label.text() == "CRM: reachable", timeout=5000)
+    assert panel.demo_controls is not None
+
+    panel.demo_controls.set_offline(True)
+    # Nothing is queued, so only the panel's own health check can notice.
+    qtbot.waitUntil(lambda: "not reachable" in label.text(), timeout=2000)
+    qtbot.wait(1500)
+    assert "not reachable" in label.text()
+
+    panel.demo_controls.set_offline(False)
+    qtbot.waitUntil(lambda: label.text() == "CRM: reachable", timeout=2000)
+
+
+def test_probe_health_follows_faults(runtime) -> None:
+    assert probe_health(runtime.crm_url)
+    runtime.embedded_crm.set_faults(down=True)
+    assert not probe_health(runtime.crm_url)
+    assert not probe_health("http://127.0.0.1:9", timeout_s=1.0)
+
+
+def test_edit_dialog_checks_email(qtbot) -> None:
+    dialog = EditLeadDialog({"first_name": "Nora", "email": "nora@"})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.request_save()
+    assert dialog.result() == 0
+    assert dialog.isVisible()
+    assert dialog.email_problem.isVisible()
+    assert "not a valid email" in dialog.email_problem.text()
+
+    with qtbot.waitSignal(dialog.accepted, timeout=1000):
+        dialog.request_save()
+    assert dialog.fields()["email"] == "nora@"
+
+
+def test_edit_dialog_correction_clears_problem(qtbot) -> None:
+    dialog = EditLeadDialog({"first_name": "Nora", "email": ""})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.request_save()
+    assert "missing" in dialog.email_problem.text()
+    dialog.editors["email"].setText("Nora@Example.COM")
+    assert not dialog.email_problem.isVisible()
+    with qtbot.waitSignal(dialog.accepted, timeout=1000):
+        dialog.request_save()
+    assert dialog.fields()["email"] == "Nora@example.com"
+
+
+def test_crm_dialog_names_config_file(qtbot, tmp_path: Path) -> None:
+    config_file = tmp_path / "kiosk.toml"
+    dialog = CrmSettingsDialog("http://127.0.0.1:9", config_path=str(config_file))
+    qtbot.addWidget(dialog)
+    assert "Test connection" in dialog.windowTitle() or "test" in dialog.windowTitle()
+    assert str(config_file) in dialog.source_label.text()
+    assert "does not save" in dialog.source_label.text()
+
+
+def test_crm_dialog_result_below_button(qtbot) -> None:
+    dialog = CrmSettingsDialog("http://127.0.0.1:9")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog._on_test_failed("Invalid CRM address: " + "a long explanation " * 20)
+    qtbot.waitUntil(lambda: dialog.result_label.height() > 40, timeout=2000)
+    button_bottom = dialog.test_button.geometry().bottom()
+    assert dialog.result_label.geometry().top() > button_bottom
+    assert dialog.url.geometry().bottom() < dialog.api_key.geometry().top()
+    assert dialog.height() >= dialog.minimumSizeHint().height()

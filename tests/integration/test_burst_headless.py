@@ -70,6 +70,8 @@ def test_attendee_payload_parses(payload_format: str) -> None:
         contact = parse(attendee.payload)
         assert contact.email == attendee.email
         assert contact.phone, payload_format
+        assert contact.first_name == attendee.first_name, payload_format
+        assert contact.last_name == attendee.last_name, payload_format
 
 
 def test_burst_saves_and_syncs(runtime: Runtime) -> None:
@@ -101,9 +103,8 @@ def test_burst_records_crm_fields(runtime: Runtime) -> None:
         lead = runtime.store.get_lead(lead_id)
         attendee = attendees[lead.fields["email"]]
         assert lead.fields["phone"], attendee.payload_format
-        if attendee.payload_format != "text":
-            assert lead.fields["first_name"] == attendee.first_name
-            assert lead.fields["last_name"] == attendee.last_name
+        assert lead.fields["first_name"] == attendee.first_name
+        assert lead.fields["last_name"] == attendee.last_name
 
 
 def test_burst_command_json(tmp_path: Path) -> None:

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import cv2
+import numpy as np
+import pytest
 
-from kiosk.capture.render import render_badge_frame, write_qr_png
+from kiosk.capture.render import qr_image, render_badge_frame, write_qr_png
+from kiosk.capture.types import DecodedCode, Image
 
 VCARD = (
     "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller;José;;;\r\nFN:José Müller\r\n"
@@ -82,3 +89,96 @@ def test_decode_unreadable_image_exit_one(tmp_path: Path) -> None:
     assert lines[0]["error"]["code"] == "unreadable_image"  # type: ignore[index]
     assert lines[1]["error"]["code"] == "image_not_found"  # type: ignore[index]
     assert lines[2]["payload"] == "fine"
+
+
+def _write_huge_png_header(path: Path, width: int, height: int) -> Path:
+    """Write a PNG whose header declares ``width`` x ``height`` pixels, data 1 pixel."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunks = [(b"IHDR", header), (b"IDAT", zlib.compress(b"\x00\xff")), (b"IEND", b"")]
+    data = b"\x89PNG\r\n\x1a\n"
+    for kind, body in chunks:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        data += struct.pack(">I", len(body)) + kind + body + crc
+    path.write_bytes(data)
+    return path
+
+
+def test_decode_huge_image_rejected_batch_continues(tmp_path: Path) -> None:
+    first = write_qr_png("first", tmp_path / "first.png")
+    huge = _write_huge_png_header(tmp_path / "huge.png", 60_000, 60_000)
+    large = _write_huge_png_header(tmp_path / "large.png", 13_000, 12_000)
+    last = write_qr_png("last", tmp_path / "last.png")
+
+    result = _run_decode(str(first), str(huge), str(large), str(last))
+
+    assert result.returncode == 1
+    assert b"Traceback" not in result.stderr
+    lines = _lines(result)
+    assert [line["file"] for line in lines] == [
+        str(first), str(huge), str(large), str(last)
+    ]  # fmt: skip
+    assert lines[0]["payload"] == "first"
+    assert lines[1]["error"]["code"] == "image_too_large"  # type: ignore[index]
+    assert lines[2]["error"]["code"] == "image_too_large"  # type: ignore[index]
+    assert "13000x12000" in lines[2]["error"]["message"]  # type: ignore[index]
+    assert lines[3]["payload"] == "last"
+
+
+def test_decode_non_utf8_file_name(tmp_path: Path) -> None:
+    name = os.fsencode(tmp_path) + b"/badge\xff.png"
+    write_qr_png(VCARD, os.fsdecode(name))
+
+    result = subprocess.run(
+        [sys.executable.encode(), b"-m", b"kiosk", b"decode", name],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    line = _lines(result)[0]
+    assert os.fsencode(str(line["file"])) == name
+    assert line["payload"] == VCARD
+
+
+def test_decode_transparent_png(tmp_path: Path) -> None:
+    grey = qr_image(VCARD, 360)
+    rgba = np.zeros((*grey.shape, 4), dtype=np.uint8)
+    rgba[..., 3] = np.where(grey == 0, 255, 0)
+    path = tmp_path / "transparent.png"
+    cv2.imwrite(str(path), rgba)
+
+    line = _lines(_run_decode(str(path)))[0]
+
+    assert line["payload"] == VCARD
+
+
+def test_decode_error_reported_per_image(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kiosk.capture.decoders import DecoderChain
+    from kiosk.commands import decode
+
+    good = write_qr_png("good", tmp_path / "good.png")
+    bad = write_qr_png("bad", tmp_path / "bad.png")
+    real_decode_still = DecoderChain.decode_still
+    calls: list[int] = []
+
+    def decode_still(chain: DecoderChain, image: Image) -> list[DecodedCode]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise cv2.error("OpenCV(5.1.0) simulated failure\n> Invalid size")
+        return real_decode_still(chain, image)
+
+    monkeypatch.setattr(DecoderChain, "decode_still", decode_still)
+    args = argparse.Namespace(config=None, images=[str(good), str(bad), str(good)])
+
+    status = decode.run(args)
+
+    assert status == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["payload"] for line in lines] == ["good", None, "good"]
+    assert lines[1]["error"]["code"] == "unreadable_image"
+    assert "Invalid size" in lines[1]["error"]["message"]

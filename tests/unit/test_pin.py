@@ -117,6 +117,52 @@ def test_lock_delay_is_capped(store: PinStore, clock: FakeClock) -> None:
     assert store.retry_after() == pytest.approx(300.0)
 
 
+def test_lock_survives_restart(store: PinStore, clock: FakeClock) -> None:
+    store.set_pin("4711")
+    for _ in range(3):
+        assert not store.verify("0000")
+
+    restarted = PinStore(store.path, environ={}, clock=clock)
+
+    assert restarted.retry_after() == pytest.approx(5.0)
+    with pytest.raises(PinLocked):
+        restarted.verify("4711")
+    assert store.attempts_path.stat().st_mode & 0o777 == 0o600
+
+
+def test_attempt_count_survives_restart(store: PinStore, clock: FakeClock) -> None:
+    store.set_pin("4711")
+    for _ in range(2):
+        assert not store.verify("0000")
+
+    restarted = PinStore(store.path, environ={}, clock=clock)
+    assert not restarted.verify("0000")
+
+    assert restarted.retry_after() == pytest.approx(5.0)
+
+
+def test_right_pin_resets_stored_attempts(store: PinStore, clock: FakeClock) -> None:
+    store.set_pin("4711")
+    for _ in range(2):
+        assert not store.verify("0000")
+    assert store.verify("4711")
+
+    restarted = PinStore(store.path, environ={}, clock=clock)
+    assert not restarted.verify("0000")
+
+    assert restarted.retry_after() == 0
+
+
+def test_clock_set_back_keeps_lock_capped(store: PinStore, clock: FakeClock) -> None:
+    store.set_pin("4711")
+    for _ in range(3):
+        assert not store.verify("0000")
+
+    clock.now -= 10_000.0
+
+    assert store.retry_after() == pytest.approx(300.0)
+
+
 def test_environment_pin_takes_precedence(tmp_path: Path) -> None:
     store = PinStore(tmp_path / "pin.json", environ={"KIOSK_PIN": "2468"})
 

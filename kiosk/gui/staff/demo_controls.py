@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSpinBox,
     QWidget,
 )
+
+from kiosk.gui.staff.elided_label import ElidedLabel
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,7 @@ class DemoControls(QGroupBox):
         self.latency.setSuffix(" ms latency")
         self.latency.setKeyboardTracking(False)
         self.latency.valueChanged.connect(self._on_latency_changed)
-        self.summary = QLabel()
-        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary = ElidedLabel()
         layout = QHBoxLayout(self)
         for widget in (self.offline_button, self.error_rate, self.latency):
             layout.addWidget(widget)

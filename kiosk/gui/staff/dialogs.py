@@ -1,4 +1,4 @@
-"""Staff dialogs: edit a lead that needs attention, and the CRM settings."""
+"""Staff dialogs: edit a lead that needs attention, and the CRM connection test."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.config import default_config_path
+from kiosk.contacts.normalize import normalize_email
 from kiosk.gui.staff.jobs import BackgroundJob, ProgressCallback
 from sync_daemon.connectors.acme import AcmeConnector
 from sync_daemon.connectors.base import SyncError
@@ -44,7 +47,13 @@ def _plain_label(text: str = "") -> QLabel:
 
 
 class EditLeadDialog(QDialog):
-    """Edit the contact fields of a stored lead; :meth:`fields` returns the result."""
+    """Edit the contact fields of a stored lead; :meth:`fields` returns the result.
+
+    An email the parser would reject (``kiosk.contacts.normalize.normalize_email``)
+    is reported under the field, and the first Save only shows why. Pressing Save
+    again saves anyway, as the scan form does, and the lead then goes back to
+    needing attention once AcmeCRM rejects it.
+    """
 
     def __init__(
         self,
@@ -55,6 +64,7 @@ class EditLeadDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Edit lead")
         self._original = dict(fields)
+        self._warned_email: str | None = None
         self.editors: dict[str, QLineEdit] = {}
         form = QFormLayout()
         for name, label in EDITABLE_FIELDS:
@@ -62,23 +72,66 @@ class EditLeadDialog(QDialog):
             editor.setObjectName(f"edit_{name}")
             self.editors[name] = editor
             form.addRow(label, editor)
+            if name == "email":
+                self.email_problem = _plain_label()
+                self.email_problem.setObjectName("emailProblem")
+                self.email_problem.setStyleSheet("color:#b3261e;")
+                self.email_problem.hide()
+                form.addRow("", self.email_problem)
         self.notes = QPlainTextEdit(str(fields.get("notes") or ""))
         form.addRow("Notes", self.notes)
         standard = QDialogButtonBox.StandardButton
-        buttons = QDialogButtonBox(standard.Save | standard.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.buttons = QDialogButtonBox(standard.Save | standard.Cancel)
+        self.buttons.accepted.connect(self.request_save)
+        self.buttons.rejected.connect(self.reject)
+        self.editors["email"].textChanged.connect(self._on_email_changed)
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         if reason:
             layout.addWidget(_plain_label(reason))
         layout.addLayout(form)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
+
+    def email_problem_text(self) -> str:
+        """Return why AcmeCRM would reject the email as typed, or ``""``."""
+        email = self.editors["email"].text().strip()
+        if not email:
+            return "The email is missing, and AcmeCRM requires one."
+        if normalize_email(email) is None:
+            return f"{email!r} is not a valid email address."
+        return ""
+
+    @Slot()
+    def request_save(self) -> None:
+        """Save, or first show why the email is invalid; a second Save saves anyway."""
+        problem = self.email_problem_text()
+        email = self.editors["email"].text().strip()
+        if problem and self._warned_email != email:
+            self._warned_email = email
+            self.email_problem.setText(
+                problem + " Correct it, or press Save again to save anyway: the lead "
+                "then waits here as needing attention."
+            )
+            self.email_problem.show()
+            self.editors["email"].setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        self.accept()
+
+    @Slot(str)
+    def _on_email_changed(self, _text: str) -> None:
+        self._warned_email = None
+        self.email_problem.hide()
 
     def fields(self) -> dict[str, Any]:
-        """Return the lead's fields with the edits applied."""
+        """Return the lead's fields with the edits applied.
+
+        A valid email is returned normalised as the parser stores it (domain in
+        lower case); an invalid one is returned as typed.
+        """
         updated = dict(self._original)
         for name, editor in self.editors.items():
             updated[name] = editor.text().strip()
+        updated["email"] = normalize_email(updated["email"]) or updated["email"]
         updated["notes"] = self.notes.toPlainText()
         return updated
 
@@ -129,10 +182,31 @@ def check_connection(
         connector.close()
 
 
-class CrmSettingsDialog(QDialog):
-    """The CRM address and credentials, with a "Test connection" button.
+def probe_health(url: str, timeout_s: float = 2.0) -> bool:
+    """Return whether the CRM at ``url`` answers its health check now.
 
-    The test runs in a worker thread, so the window stays responsive while a
+    Uses a connector of its own, so the check is not counted in the kiosk's CRM
+    request metrics. Blocks for up to ``timeout_s``: call it from a worker thread.
+    """
+    try:
+        connector = AcmeConnector(url, timeout_s=timeout_s)
+    except ValueError:
+        return False
+    try:
+        connector.health()
+    except SyncError:
+        return False
+    finally:
+        connector.close()
+    return True
+
+
+class CrmSettingsDialog(QDialog):
+    """The CRM address and credentials in use, with a "Test connection" button.
+
+    The dialog does not save anything: the settings come from the ``[crm]`` section
+    of the configuration file, which it names. Edited values are used only for the
+    test. The test runs in a worker thread, so the window stays responsive while a
     distant CRM responds slowly.
     """
 
@@ -143,9 +217,12 @@ class CrmSettingsDialog(QDialog):
         operator_email: str = "",
         note: str = "",
         parent: QWidget | None = None,
+        *,
+        config_path: str = "",
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("CRM settings")
+        self.setWindowTitle("CRM connection test")
+        self.setMinimumWidth(520)
         self.url = QLineEdit(url)
         self.api_key = QLineEdit(api_key)
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
@@ -154,6 +231,8 @@ class CrmSettingsDialog(QDialog):
         self.test_button.clicked.connect(self._on_test_clicked)
         self.result_label = _plain_label()
         self.result_label.setObjectName("connectionResult")
+        self.source_label = _plain_label(_source_text(config_path))
+        self.source_label.setObjectName("settingsSource")
         self.job: BackgroundJob | None = None
         form = QFormLayout()
         form.addRow("CRM address", self.url)
@@ -162,11 +241,16 @@ class CrmSettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        # The minimum size follows the wrapped result text, so a long error message
+        # makes the dialog taller instead of drawing over the fields.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         if note:
             layout.addWidget(_plain_label(note))
+        layout.addWidget(self.source_label)
         layout.addLayout(form)
         layout.addWidget(self.test_button)
         layout.addWidget(self.result_label)
+        layout.addStretch(1)
         layout.addWidget(buttons)
 
     @Slot()
@@ -190,14 +274,25 @@ class CrmSettingsDialog(QDialog):
     def _on_test_succeeded(self, report: ConnectionReport) -> None:
         self.test_button.setEnabled(True)
         self.result_label.setText("\n".join(report.lines))
+        self.adjustSize()
 
     @Slot(str)
     def _on_test_failed(self, message: str) -> None:
         self.test_button.setEnabled(True)
         self.result_label.setText(f"Test failed: {message}")
+        self.adjustSize()
 
     def done(self, result: int) -> None:
         """Close the dialog once a running test has ended."""
         if self.job is not None:
             self.job.wait()
         super().done(result)
+
+
+def _source_text(config_path: str) -> str:
+    where = config_path or f"--config FILE, else {default_config_path()}"
+    return (
+        "The kiosk reads these settings from the [crm] section of its configuration "
+        f"file ({where}) at start. This dialog does not save them: edit that file "
+        "and restart the kiosk. Values changed here are used only for the test."
+    )

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,11 +29,21 @@ from PySide6.QtWidgets import (
 
 from kiosk.gui.metrics_panel import MetricsPanel
 from kiosk.gui.staff.demo_controls import DemoControls
-from kiosk.gui.staff.dialogs import CrmSettingsDialog, EditLeadDialog
+from kiosk.gui.staff.dialogs import CrmSettingsDialog, EditLeadDialog, probe_health
+from kiosk.gui.staff.elided_label import ElidedLabel
 from kiosk.gui.staff.jobs import BackgroundJob, ProgressCallback
-from kiosk.gui.staff.lead_table_model import COLUMNS, LeadTableModel
+from kiosk.gui.staff.lead_table_model import (
+    CAPTURED,
+    COLUMNS,
+    COMPANY,
+    EMAIL,
+    NAME,
+    REASON,
+    STATE,
+    LeadTableModel,
+)
 from kiosk.gui.staff.reasons import STATE_LABELS, plain_reason
-from kiosk.gui.staff.sync_status import SyncStatusView
+from kiosk.gui.staff.sync_status import SyncStatusView, count_text
 from kiosk.gui.workers import SyncStatusPoller
 
 logger = logging.getLogger(__name__)
@@ -69,6 +80,7 @@ class StaffPanel(QWidget):
         self._sync_worker = sync_worker
         self._job: BackgroundJob | None = None
         self._job_name = ""
+        self._probe_job: BackgroundJob | None = None
         self.model = LeadTableModel(runtime.store, parent=self)
         self._build_widgets()
         self._build_layout()
@@ -83,8 +95,7 @@ class StaffPanel(QWidget):
     def _build_widgets(self) -> None:
         config = self._runtime.config
         self.status_view = SyncStatusView(config.kiosk.stale_alert_minutes)
-        self.crm_label = QLabel(f"CRM in use: {self._runtime.crm_label}")
-        self.crm_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.crm_label = ElidedLabel(f"CRM in use: {self._runtime.crm_label}")
         self.sync_now_button = QPushButton("Sync now")
         self.pause_button = QPushButton("Pause sync")
         self.pause_button.setCheckable(True)
@@ -92,13 +103,12 @@ class StaffPanel(QWidget):
         self.edit_button = QPushButton("Edit and requeue...")
         self.import_button = QPushButton("Import CSV...")
         self.export_button = QPushButton("Export CSV...")
-        self.settings_button = QPushButton("CRM settings...")
+        self.settings_button = QPushButton("Test CRM connection...")
         self.burst_button = QPushButton("Simulate 100 scans...")
 
         self.progress = QProgressBar()
         self.progress.hide()
-        self.job_label = QLabel()
-        self.job_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.job_label = ElidedLabel()
 
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search name, email or company")
@@ -115,11 +125,8 @@ class StaffPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((170, 220, 160, 140, 110)):
-            self.table.setColumnWidth(column, width)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._size_columns()
 
         self.demo_controls = None
         if self._runtime.embedded_crm is not None:
@@ -134,9 +141,22 @@ class StaffPanel(QWidget):
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
 
+    def _size_columns(self) -> None:
+        # Name, email, company and the reason (last) share the width and elide; the
+        # model gives every cell its full text as a tooltip.
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(60)
+        header.setStretchLastSection(True)
+        for column in (NAME, EMAIL, COMPANY, REASON):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        for column in (CAPTURED, STATE):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(column, 130)
+
     def _build_layout(self) -> None:
-        actions = QHBoxLayout()
-        for button in (
+        # Two rows of four buttons, so the panel fits a 1024 px wide screen.
+        actions = QGridLayout()
+        buttons = (
             self.sync_now_button,
             self.pause_button,
             self.retry_button,
@@ -145,9 +165,9 @@ class StaffPanel(QWidget):
             self.export_button,
             self.settings_button,
             self.burst_button,
-        ):
-            actions.addWidget(button)
-        actions.addStretch(1)
+        )
+        for index, button in enumerate(buttons):
+            actions.addWidget(button, index // 4, index % 4)
 
         filters = QHBoxLayout()
         filters.addWidget(self.search_edit, 1)
@@ -188,6 +208,8 @@ class StaffPanel(QWidget):
         self._search_timer.timeout.connect(self.apply_filter)
         self.state_combo.currentIndexChanged.connect(self.apply_filter)
         self._status_poller.status_changed.connect(self.status_view.show_status)
+        if self.demo_controls is not None:
+            self.demo_controls.faults_changed.connect(self.check_crm_now)
         self._table_timer.timeout.connect(self._on_table_tick)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._update_buttons)
@@ -214,6 +236,26 @@ class StaffPanel(QWidget):
         if target is None or not callable(getattr(target, name, None)):
             target = self._runtime.sync_engine
         getattr(target, name)()
+
+    @Slot()
+    def check_crm_now(self) -> None:
+        """Check the CRM's health now and show the result, then wake the engine.
+
+        The engine notices an outage only when a request fails, so after the demo
+        controls change the CRM the status would otherwise stay stale.
+        """
+        self._sync_call("wake")
+        if self._probe_job is not None and self._probe_job.is_running():
+            return
+        url = self._runtime.crm_url
+        job = BackgroundJob(lambda _progress: probe_health(url), self)
+        job.succeeded.connect(self._on_probe_finished)
+        self._probe_job = job
+        job.start()
+
+    @Slot(object)
+    def _on_probe_finished(self, reachable: object) -> None:
+        self.status_view.show_probe(bool(reachable))
 
     @Slot()
     def retry_selected(self) -> None:
@@ -323,8 +365,9 @@ class StaffPanel(QWidget):
     def _on_job_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 0))
         self.progress.setValue(done)
-        suffix = f"{done} of {total}" if total else f"{done}"
-        self.job_label.setText(f"{self._job_name.capitalize()}: {suffix} rows")
+        rows = count_text(total or done, "row", "rows")
+        suffix = f"{done} of {rows}" if total else rows
+        self.job_label.setText(f"{self._job_name.capitalize()}: {suffix}")
 
     @Slot(object)
     def _on_job_succeeded(self, result: object) -> None:
@@ -351,13 +394,18 @@ class StaffPanel(QWidget):
 
     @Slot()
     def open_crm_settings(self) -> CrmSettingsDialog:
-        """Show the CRM address and credentials with a connection test."""
+        """Show the CRM address and credentials in use, with a connection test."""
         crm = self._runtime.config.crm
         note = ""
         if self._runtime.embedded_crm is not None:
             note = "The kiosk runs its own demo CRM on this computer."
         dialog = CrmSettingsDialog(
-            self._runtime.crm_url, crm.api_key, crm.operator_email, note, self
+            self._runtime.crm_url,
+            crm.api_key,
+            crm.operator_email,
+            note,
+            self,
+            config_path=str(getattr(self._runtime, "config_path", "") or ""),
         )
         self.crm_settings_dialog = dialog
         dialog.open()
@@ -431,6 +479,8 @@ class StaffPanel(QWidget):
         self.metrics_panel.shutdown()
         if self._job is not None:
             self._job.wait()
+        if self._probe_job is not None:
+            self._probe_job.wait()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -8,6 +8,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from kiosk.gui.staff.elided_label import ElidedLabel
+
 
 def as_utc(value: datetime | None) -> datetime | None:
     """Return ``value`` as an aware UTC time; naive times are taken as UTC."""
@@ -35,6 +37,25 @@ def _plain_label(text: str = "") -> QLabel:
     return label
 
 
+def count_text(count: int, singular: str, plural: str) -> str:
+    """Return ``"1 lead"`` or ``"2 leads"``: the count with the matching noun."""
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def queue_text(stats: Any) -> str:
+    """Describe the outbox counts with each row in exactly one group.
+
+    ``retry_wait`` rows are shown as retrying and not again as queued, so one lead
+    that failed once reads "0 queued, 1 retrying".
+    """
+    queued = stats.pending + stats.in_flight
+    attention = count_text(stats.needs_attention, "needs", "need")
+    return (
+        f"Queue: {queued} queued, {stats.retry_wait} retrying, "
+        f"{attention} attention, {stats.synced} synced"
+    )
+
+
 class SyncStatusView(QWidget):
     """CRM reachability, queue depth, last successful sync, next retry and an alert.
 
@@ -52,14 +73,18 @@ class SyncStatusView(QWidget):
             "background:#b3261e;color:white;padding:8px;font-weight:bold;"
         )
         self.banner.hide()
-        self.crm_label = _plain_label("CRM: checking...")
-        self.queue_label = _plain_label()
-        self.last_sync_label = _plain_label()
-        self.next_retry_label = _plain_label()
+        self.crm_label = ElidedLabel("CRM: checking...")
+        self.queue_label = ElidedLabel()
+        self.last_sync_label = ElidedLabel()
+        self.next_retry_label = ElidedLabel()
+        self._status: Any = None
+        self._probe: tuple[bool, Any, Any] | None = None
         self._build_layout()
 
     def _build_layout(self) -> None:
         grid = QGridLayout()
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
         grid.addWidget(self.crm_label, 0, 0)
         grid.addWidget(self.queue_label, 0, 1)
         grid.addWidget(self.last_sync_label, 1, 0)
@@ -73,22 +98,41 @@ class SyncStatusView(QWidget):
         """Update every label from an engine status snapshot."""
         now = now or datetime.now(UTC)
         stats = status.stats
+        self._status = status
         self.crm_label.setText(self._crm_text(status))
-        waiting = stats.pending + stats.in_flight + stats.retry_wait
-        self.queue_label.setText(
-            f"Queue: {waiting} waiting, {stats.retry_wait} retrying, "
-            f"{stats.needs_attention} need attention, {stats.synced} synced"
-        )
+        self.queue_label.setText(queue_text(stats))
         self.last_sync_label.setText(
             "Last successful sync: " + _when(as_utc(status.last_success_at), now)
         )
         self.next_retry_label.setText(self._next_retry_text(status, now))
         self._update_banner(as_utc(stats.oldest_waiting_at), now)
 
+    def show_probe(self, reachable: bool) -> None:
+        """Show the result of a health check made outside the sync engine.
+
+        The engine learns that the CRM went away only when a request fails, which
+        can be minutes away when nothing is queued. The check's result is shown
+        until the engine's own reachability or last successful sync changes.
+        """
+        status = self._status
+        engine_view = (None, None) if status is None else _engine_view(status)
+        self._probe = (reachable, *engine_view)
+        if status is not None:
+            self.crm_label.setText(self._crm_text(status))
+
+    def _reachable(self, status: Any) -> bool | None:
+        if self._probe is not None:
+            reachable, *seen = self._probe
+            if tuple(seen) == _engine_view(status):
+                return reachable
+            self._probe = None
+        return status.reachable  # type: ignore[no-any-return]
+
     def _crm_text(self, status: Any) -> str:
-        if status.reachable is None:
+        reachable = self._reachable(status)
+        if reachable is None:
             reach = "CRM: not contacted yet"
-        elif status.reachable:
+        elif reachable:
             reach = "CRM: reachable"
         else:
             reach = "CRM: not reachable (leads stay queued)"
@@ -121,3 +165,7 @@ def _when(value: datetime | None, now: datetime) -> str:
         return "never"
     local = value.astimezone().strftime("%H:%M:%S")
     return f"{local} ({describe_age((now - value).total_seconds())} ago)"
+
+
+def _engine_view(status: Any) -> tuple[Any, Any]:
+    return (status.reachable, status.last_success_at)

@@ -184,3 +184,25 @@ def _eci_frame(text: str, charset: str) -> Image:
 def test_eci_code_decoded_exactly(stage: stages.StageFunction) -> None:
     frame = _eci_frame("Ελλάδα Αθήνα", "ISO-8859-7")
     assert [code.text for code in stage(FrameViews(frame))] == ["Ελλάδα Αθήνα"]
+
+
+def test_binary_junk_gets_text_error() -> None:
+    junk = bytes([0x80, 0x81, 0xFF, 0xFE, 0x00, 0x01, 0x9F, 0xA0]) * 6
+    frame = render_badge_frame(junk, seed=6)
+    results = zxingcpp.read_barcodes(frame)
+    # zxing-cpp itself flags the content as binary: the condition the rule relies on.
+    assert [result.content_type for result in results] == [zxingcpp.ContentType.Binary]
+
+    codes = DecoderChain().decode_still(frame)
+
+    assert [code.raw for code in codes] == [junk]
+    assert codes[0].text == ""
+    assert "not valid UTF-8" in codes[0].text_error
+
+
+def test_latin1_binary_content_keeps_zxing_text() -> None:
+    text = "Café Müller ½"
+    frame = render_badge_frame(text.encode("latin-1"), seed=6)
+    codes = DecoderChain().decode_still(frame)
+    assert [code.text for code in codes] == [text]
+    assert codes[0].text_error == ""

@@ -10,8 +10,10 @@ import pytest
 
 from kiosk.capture.debounce import Debouncer
 from kiosk.capture.decoders import DecoderChain
+from kiosk.capture.errors import CameraError
 from kiosk.capture.loop import (
     STATUS_DISCONNECTED,
+    STATUS_FAILED,
     STATUS_RECONNECTED,
     CaptureLoop,
     run_until_ended,
@@ -232,3 +234,76 @@ def test_slow_decoding_drops_frames_not_queues() -> None:
     gaps = np.diff(chain.decoded_indices)
     assert gaps.max() >= 3
     assert [code.text for code in recorder.accepted] == ["counting"]
+
+
+class FailingChain(DecoderChain):
+    """A decoder chain that raises on the frames whose index is listed."""
+
+    def __init__(self, failing: set[int]) -> None:
+        super().__init__()
+        self.failing = failing
+        self.calls = 0
+
+    def decode_live(self, image: Image) -> list[DecodedCode]:
+        index = self.calls
+        self.calls += 1
+        if index in self.failing:
+            raise cv2.error("simulated OpenCV failure")
+        return super().decode_live(image)
+
+
+@pytest.mark.expected_log("kiosk.capture.loop")
+def test_decode_error_skips_frame_not_loop(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "1.png"), render_badge_frame(VCARD_ACCENTS, seed=1))
+    cv2.imwrite(str(tmp_path / "2.png"), render_badge_frame(VCARD_CJK, seed=2))
+    source = FolderSource(tmp_path, CaptureSettings(), hold_frames=3, paced=False)
+    recorder = Recorder()
+    loop = recorder.loop(source, FailingChain({0, 1, 3}))
+
+    run_until_ended(loop, 30.0)
+
+    assert [code.text for code in recorder.accepted] == [VCARD_ACCENTS, VCARD_CJK]
+    assert loop.stats.decoded == 3
+    assert loop.failure is None
+
+
+class BrokenSource:
+    """A finite source that fails for good after two frames and cannot be reopened."""
+
+    realtime = False
+    description = "broken"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.reads = 0
+        self.closed = False
+
+    @property
+    def ended(self) -> bool:
+        return self.closed
+
+    def read(self) -> Frame | None:
+        self.reads += 1
+        if self.reads > 2:
+            raise self.error
+        image = render_badge_frame("still fine", seed=self.reads)
+        return Frame(image, self.reads, float(self.reads))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.expected_log("kiosk.capture.loop")
+@pytest.mark.parametrize(
+    "error", [CameraError("disk gone"), OSError("read failed")], ids=repr
+)
+def test_source_failure_reported(error: Exception) -> None:
+    recorder = Recorder()
+    loop = recorder.loop(BrokenSource(error), DecoderChain())
+
+    run_until_ended(loop, 30.0)
+
+    assert [code.text for code in recorder.accepted] == ["still fine"]
+    assert loop.failure is not None
+    assert str(error) in loop.failure
+    assert [text for _, text in recorder.statuses] == [STATUS_FAILED]

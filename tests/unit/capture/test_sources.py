@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -178,3 +181,82 @@ def test_webcam_applies_settings_and_raises_on_failure() -> None:
 def test_webcam_that_cannot_open_raises() -> None:
     with pytest.raises(CameraError, match="cannot be opened"):
         WebcamSource(3, SETTINGS, capture_factory=lambda device: FakeCapture(0, False))
+
+
+@pytest.mark.expected_log("kiosk.capture.sources")
+def test_folder_skips_huge_image_keeps_rest(tmp_path: Path) -> None:
+    from .test_imaging import write_png_header_only
+
+    write_qr_png("before", tmp_path / "1.png", code_px=200)
+    write_png_header_only(tmp_path / "2.png", 60_000, 60_000)
+    write_qr_png("after", tmp_path / "3.png", code_px=200)
+    source = FolderSource(tmp_path, SETTINGS, hold_frames=1, paced=False)
+    assert _texts(_read_all(source)) == ["before", "after"]
+
+
+def test_folder_reads_non_utf8_name(tmp_path: Path) -> None:
+    write_qr_png("plain name", tmp_path / "1.png", code_px=200)
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/2\xff.png"))
+    write_qr_png("odd name", tmp_path / "tmp.png", code_px=200).rename(odd)
+    source = FolderSource(tmp_path, SETTINGS, hold_frames=1, paced=False)
+    assert _texts(_read_all(source)) == ["plain name", "odd name"]
+
+
+def test_folder_transparent_png_read(tmp_path: Path) -> None:
+    from kiosk.capture.render import qr_image
+
+    grey = qr_image("see-through", 300)
+    rgba = np.zeros((*grey.shape, 4), dtype=np.uint8)
+    rgba[..., 3] = np.where(grey == 0, 255, 0)
+    cv2.imwrite(str(tmp_path / "1.png"), rgba)
+    source = FolderSource(tmp_path, SETTINGS, hold_frames=1, paced=False)
+    assert _texts(_read_all(source)) == ["see-through"]
+
+
+@pytest.mark.parametrize("spec", ["", "   "])
+def test_empty_camera_spec_rejected(spec: str) -> None:
+    with pytest.raises(CameraError) as raised:
+        open_source(spec, SETTINGS)
+    message = str(raised.value)
+    assert "empty" in message
+    assert "webcam index" in message
+
+
+def test_unopened_webcam_lists_accepted_without_opencv_warnings() -> None:
+    if Path("/dev/video7").exists():
+        pytest.skip("this machine has a /dev/video7, so webcam 7 may open")
+    # A fresh interpreter, because OpenCV reads its log level when cv2 is imported.
+    script = (
+        "import sys\n"
+        "from kiosk.capture.errors import CameraError\n"
+        "from kiosk.capture.sources import open_source\n"
+        "from kiosk.config import CaptureSettings\n"
+        "try:\n"
+        "    open_source('7', CaptureSettings())\n"
+        "except CameraError as exc:\n"
+        "    print(exc)\n"
+        "else:\n"
+        "    sys.exit('webcam 7 opened')\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "OPENCV_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Webcam 7 cannot be opened" in result.stdout
+    assert "webcam index" in result.stdout
+    assert "'demo'" in result.stdout
+    assert "WARN" not in result.stderr
+
+
+def test_video_non_utf8_name_rejected(tmp_path: Path) -> None:
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/clip\xff.mp4"))
+    odd.write_bytes(b"not really a video")
+    with pytest.raises(CameraError) as raised:
+        open_source(str(odd), SETTINGS)
+    assert "not valid UTF-8" in str(raised.value)
