@@ -279,7 +279,7 @@ class BurstDialog(QDialog):
         self.stage_label.setText("Burst finished.")
         self.result_label.setText(format_result(self.burst_result))
         self.log_view.appendPlainText(
-            f"Longest GUI stall during the run: {stall:.1f} ms, "
+            f"Longest GUI stall during the timed run: {stall:.1f} ms, "
             f"{self.stall_meter.max_stall_at_s:.2f} s after rendering ended; "
             f"while rendering: {self.render_stall_ms or 0.0:.1f} ms."
         )

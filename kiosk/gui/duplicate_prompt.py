@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.gui.lead_form import plain_label
+from kiosk.gui.form_fields import plain_label
 
 UPDATE_TEXT = "Update saves this scan as a new revision of that lead."
 KEEP_BOTH_TEXT = "Keep both saves a second lead on this kiosk."

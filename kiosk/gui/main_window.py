@@ -10,21 +10,18 @@ Leaving the kiosk and opening the staff panel need the staff PIN once one is set
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QIcon, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFrame,
     QHBoxLayout,
     QMainWindow,
     QPushButton,
-    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -34,9 +31,12 @@ from kiosk.capture.loop import STATUS_RECONNECTED
 from kiosk.capture.types import FrameSource
 from kiosk.gui.duplicate_prompt import DuplicatePrompt, captured_time
 from kiosk.gui.elided_label import ElidedLabel
-from kiosk.gui.lead_form import LeadForm, plain_label
+from kiosk.gui.form_fields import plain_label
+from kiosk.gui.lead_form import LeadForm
+from kiosk.gui.pin_banner import PinBanner
 from kiosk.gui.pin_dialog import SET, VERIFY, PinDialog
 from kiosk.gui.scanner_view import ScannerView, ScanSound
+from kiosk.gui.staff_host import STAFF_PANEL_MODULE, StaffHost
 from kiosk.gui.status_bar import StatusBar, describe_sync
 from kiosk.gui.visitor_queue import VisitorQueue, describe_waiting
 from kiosk.gui.workers import (
@@ -74,8 +74,6 @@ READY = "Ready to scan"
 SAVED = "Saved, will sync"
 BUSY_WITH_VISITOR = "Finish or cancel this visitor first, then open the staff panel."
 MESSAGE_MS = 5000
-PIN_CHECK_MS = 2000
-STAFF_PANEL_MODULE = "kiosk.gui.staff.staff_panel"
 _ACTIVITY_EVENTS = frozenset(
     {
         QEvent.Type.KeyPress,
@@ -128,7 +126,6 @@ class MainWindow(QMainWindow):
         self.source = source
         self.pin_store = pin_store
         self.pin_dialog: PinDialog | None = None
-        self.staff_panel: QWidget | None = None
         self.visitor_queue = VisitorQueue()
         self.draft = Draft()
         self._pending_save: SaveRequest | None = None
@@ -157,15 +154,9 @@ class MainWindow(QMainWindow):
         self.sound = ScanSound(self)
 
     def _build_widgets(self) -> None:
-        self.pin_banner = QFrame()
-        self.pin_banner.setObjectName("pinBanner")
-        self.pin_banner_label = plain_label(
-            "Set a staff PIN: until then anyone can leave the kiosk or open the "
-            "staff panel.",
-            "pinBannerText",
-        )
-        self.pin_banner_label.setWordWrap(True)
-        self.set_pin_button = QPushButton("Set a staff PIN")
+        self.pin_banner = PinBanner(self.pin_store)
+        self.set_pin_button = self.pin_banner.set_pin_button
+        self.pin_check_timer = self.pin_banner.check_timer
 
         self.event_label = ElidedLabel(
             self.config.kiosk.event or "Booth kiosk", "eventLabel"
@@ -202,17 +193,10 @@ class MainWindow(QMainWindow):
         self.camera_label = self.status_bar.camera_label
         self._set_camera_text(f"Camera: {self.source.description}")
 
-        self.back_button = QPushButton("Back to scanning (Esc)")
-        self.back_button.setObjectName("backButton")
-        self.staff_scroll = QScrollArea()
-        self.staff_scroll.setWidgetResizable(True)
-        self.staff_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.staff_page = StaffHost()
+        self.back_button = self.staff_page.back_button
 
     def _build_layout(self) -> None:
-        banner = QHBoxLayout(self.pin_banner)
-        banner.addWidget(self.pin_banner_label, 1)
-        banner.addWidget(self.set_pin_button)
-
         header = QHBoxLayout()
         header.addWidget(self.event_label, 2)
         header.addWidget(self.waiting_label, 1)
@@ -241,15 +225,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.status_bar)
 
-        self.staff_page = QWidget()
-        self.staff_page.setObjectName("staffPage")
-        staff_bar = QHBoxLayout()
-        staff_bar.addWidget(self.back_button)
-        staff_bar.addStretch(1)
-        staff_layout = QVBoxLayout(self.staff_page)
-        staff_layout.addLayout(staff_bar)
-        staff_layout.addWidget(self.staff_scroll, 1)
-
         self.root = QStackedWidget()
         self.root.addWidget(self.kiosk_page)
         self.root.addWidget(self.staff_page)
@@ -264,10 +239,6 @@ class MainWindow(QMainWindow):
         self.idle_timer.setSingleShot(True)
         self.idle_timer.setInterval(int(self.config.kiosk.idle_clear_s * 1000))
         self.idle_timer.timeout.connect(self._on_idle)
-        # `kiosk set-pin` in another terminal writes the PIN file; this notices it.
-        self.pin_check_timer = QTimer(self)
-        self.pin_check_timer.setInterval(PIN_CHECK_MS)
-        self.pin_check_timer.timeout.connect(self._update_pin_banner)
 
     def _connect(self) -> None:
         self.capture_worker.frame_ready.connect(self._on_frame_ready)
@@ -286,11 +257,9 @@ class MainWindow(QMainWindow):
         self.duplicate_cancel_button.clicked.connect(self._on_duplicate_cancelled)
         self.manual_button.clicked.connect(self.start_manual_entry)
         self.staff_button.clicked.connect(self.open_staff_panel)
-        self.set_pin_button.clicked.connect(self._on_set_pin_clicked)
-        self.back_button.clicked.connect(self.close_staff_panel)
-        back_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.staff_page)
-        back_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        back_shortcut.activated.connect(self.close_staff_panel)
+        self.pin_banner.set_requested.connect(self.ask_new_pin)
+        self.pin_banner.found_set.connect(self._on_pin_found_set)
+        self.staff_page.back_requested.connect(self.close_staff_panel)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -319,7 +288,7 @@ class MainWindow(QMainWindow):
         self.scanner_view.stop()
         if self.pin_dialog is not None:
             self.pin_dialog.done(0)
-        self._remove_staff_panel()
+        self.staff_page.unload()
         self.visitor_queue.clear()
         self.capture_worker.stop()
         self.status_poller.stop()
@@ -477,7 +446,7 @@ class MainWindow(QMainWindow):
         accepted = self.visitor_queue.pop()
         self._update_waiting()
         if accepted is not None:
-            # Machine time starts now: the wait in the queue was the operator's.
+            # Machine time starts now because the queue wait was the operator's.
             self._read_code(accepted, time.monotonic())
 
     @property
@@ -491,7 +460,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         if self.page != SCANNER:
-            # Manual entry started while the code was read: the visitor waits.
+            # Manual entry started while the code was read, so the visitor waits.
             self.visitor_queue.push(result.accepted, result.accepted.code.text)
             self._update_waiting()
             return
@@ -666,17 +635,12 @@ class MainWindow(QMainWindow):
         dialog_open = self.pin_dialog is not None and self.pin_dialog.isVisible()
         return dialog_open or self.staff_open
 
-    @Slot()
     def _update_pin_banner(self) -> None:
-        self.pin_banner.setVisible(not self.pin_store.is_set())
+        self.pin_banner.refresh()
 
     @Slot()
-    def _on_set_pin_clicked(self) -> None:
-        self._update_pin_banner()
-        if self.pin_store.is_set():
-            self.show_message("A staff PIN is already set.")
-            return
-        self.ask_new_pin()
+    def _on_pin_found_set(self) -> None:
+        self.show_message("A staff PIN is already set.")
 
     def _ask_pin(self, prompt: str, on_accepted: Any) -> None:
         if self.pin_dialog is not None and self.pin_dialog.isVisible():
@@ -731,51 +695,31 @@ class MainWindow(QMainWindow):
             return
         self._ask_pin("Enter the staff PIN to open the staff panel.", self._show_staff)
 
+    @property
+    def staff_panel(self) -> QWidget | None:
+        """The staff panel while it is loaded, else None."""
+        return self.staff_page.panel
+
     def _show_staff(self) -> None:
-        if self.staff_panel is None:
-            panel = self._create_staff_panel()
-            if panel is None:
-                return
-            self.staff_panel = panel
-            self.staff_scroll.setWidget(panel)
+        error = self.staff_page.load(self.runtime, self.sync_worker, STAFF_PANEL_MODULE)
+        if error:
+            self.show_message(error)
+            return
         self.root.setCurrentWidget(self.staff_page)
         self.back_button.setFocus(Qt.FocusReason.OtherFocusReason)
         log.info("Staff panel opened")
-
-    def _create_staff_panel(self) -> QWidget | None:
-        try:
-            module = importlib.import_module(STAFF_PANEL_MODULE)
-            panel: QWidget = module.StaffPanel(self.runtime, self.sync_worker)
-        except Exception as exc:
-            log.exception("Staff panel %s failed to load", STAFF_PANEL_MODULE)
-            self.show_message(
-                f"The staff panel failed to load: {type(exc).__name__}; see the log."
-            )
-            return None
-        return panel
 
     @Slot()
     def close_staff_panel(self) -> None:
         """Close the staff panel and return to scanning (Back button or Esc)."""
         if not self.staff_open:
             return
-        self._remove_staff_panel()
+        self.staff_page.unload()
         self.root.setCurrentWidget(self.kiosk_page)
         self.show_page(self.page or SCANNER)
         log.info("Staff panel closed")
         if self.page == SCANNER:
             self._schedule_next_visitor()
-
-    def _remove_staff_panel(self) -> None:
-        panel = self.staff_panel
-        self.staff_panel = None
-        if panel is None:
-            return
-        self.staff_scroll.takeWidget()
-        shutdown = getattr(panel, "shutdown", None)
-        if shutdown is not None:
-            shutdown()
-        panel.deleteLater()
 
 
 def _icon(name: str) -> QIcon:

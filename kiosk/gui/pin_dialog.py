@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.gui.lead_form import plain_label
+from kiosk.gui.form_fields import plain_label
 from kiosk.pin import MAX_PIN_LENGTH, PinError, PinLocked, PinStore, check_pin_rules
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ _check_lock = threading.Lock()
 def _start_check(store: PinStore, pin: str) -> Future[bool]:
     """Run ``store.verify(pin)`` (55 to 120 ms of scrypt) on a short-lived thread.
 
-    The thread is a daemon so a check still running at exit never holds the process.
+    The thread is a daemon, so a check still running at exit does not keep the
+    process alive.
     """
     future: Future[bool] = Future()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QWidget
 
 from kiosk.gui.elided_label import ElidedLabel
 
@@ -43,8 +43,14 @@ class StatusBar(QFrame):
         self.sync_label = ElidedLabel("Sync: starting", "syncLabel")
         self.crm_label = ElidedLabel(crm, "crmLabel")
         self.camera_label = ElidedLabel("", "cameraLabel", Qt.TextElideMode.ElideMiddle)
+        # The short labels keep their full width while it fits; the message line and
+        # the camera share what is left and shorten their text.
+        for label in (self.sync_label, self.crm_label):
+            label.setSizePolicy(
+                QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred
+            )
         layout = QHBoxLayout(self)
-        layout.addWidget(self.status_label, 4)
-        layout.addWidget(self.sync_label, 2)
-        layout.addWidget(self.crm_label, 1)
+        layout.addWidget(self.status_label, 3)
+        layout.addWidget(self.sync_label)
+        layout.addWidget(self.crm_label)
         layout.addWidget(self.camera_label, 2)

@@ -327,7 +327,7 @@ def test_wrong_key_backs_off_logs_once(
             time.sleep(2.0)
             status = engine.status()
         auth = [m for m in log.snapshot() if m.endpoint == "/api/v1/auth"]
-        # At the 0.3 s cap, about 7 tries in 2 s; a retry without backoff makes
+        # At the 0.3 s cap, about 7 tries in 2 s; retrying without backoff would make
         # hundreds.
         assert 2 <= len(auth) <= 10
         assert "rejected the API key" in status.last_error
@@ -407,7 +407,7 @@ def test_accepted_key_clears_config_error(tmp_path: Path, database: Engine) -> N
         engine = SyncEngine(database, connector, load_mapping(), settings)
         with running(engine):
             wait_for(lambda: bool(engine.config_error), 10, "the key rejection")
-            # Stands in for an administrator who fixes the key on either side.
+            # Simulates an administrator fixing the key on either side.
             connector._api_key = "k-123"
             wait_for(
                 lambda: engine.outbox.queue_stats().synced == 2, 10, "the leads to sync"

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
-    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -86,7 +86,6 @@ class EditLeadDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.editors["email"].textChanged.connect(self._on_email_changed)
         layout = QVBoxLayout(self)
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         if reason:
             layout.addWidget(_plain_label(reason))
         layout.addLayout(form)
@@ -113,6 +112,7 @@ class EditLeadDialog(QDialog):
                 "then waits here as needing attention."
             )
             self.email_problem.show()
+            _fit_height(self)
             self.editors["email"].setFocus(Qt.FocusReason.OtherFocusReason)
             return
         self.accept()
@@ -121,6 +121,10 @@ class EditLeadDialog(QDialog):
     def _on_email_changed(self, _text: str) -> None:
         self._warned_email = None
         self.email_problem.hide()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        _fit_height(self)
 
     def fields(self) -> dict[str, Any]:
         """Return the lead's fields with the edits applied.
@@ -183,7 +187,7 @@ def check_connection(
 
 
 def probe_health(url: str, timeout_s: float = 2.0) -> bool:
-    """Return whether the CRM at ``url`` answers its health check now.
+    """Check whether the CRM at ``url`` passes its health check now.
 
     Uses a connector of its own, so the check is not counted in the kiosk's CRM
     request metrics. Blocks for up to ``timeout_s``: call it from a worker thread.
@@ -204,7 +208,7 @@ def probe_health(url: str, timeout_s: float = 2.0) -> bool:
 class CrmSettingsDialog(QDialog):
     """The CRM address and credentials in use, with a "Test connection" button.
 
-    The dialog does not save anything: the settings come from the ``[crm]`` section
+    The dialog saves nothing, because the settings come from the ``[crm]`` section
     of the configuration file, which it names. Edited values are used only for the
     test. The test runs in a worker thread, so the window stays responsive while a
     distant CRM responds slowly.
@@ -241,9 +245,6 @@ class CrmSettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        # The minimum size follows the wrapped result text, so a long error message
-        # makes the dialog taller instead of drawing over the fields.
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         if note:
             layout.addWidget(_plain_label(note))
         layout.addWidget(self.source_label)
@@ -274,19 +275,41 @@ class CrmSettingsDialog(QDialog):
     def _on_test_succeeded(self, report: ConnectionReport) -> None:
         self.test_button.setEnabled(True)
         self.result_label.setText("\n".join(report.lines))
-        self.adjustSize()
+        _fit_height(self)
 
     @Slot(str)
     def _on_test_failed(self, message: str) -> None:
         self.test_button.setEnabled(True)
         self.result_label.setText(f"Test failed: {message}")
-        self.adjustSize()
+        _fit_height(self)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        _fit_height(self)
 
     def done(self, result: int) -> None:
         """Close the dialog once a running test has ended."""
         if self.job is not None:
             self.job.wait()
         super().done(result)
+
+
+def _fit_height(dialog: QDialog) -> None:
+    """Make ``dialog`` tall enough for its wrapped labels at its current width.
+
+    A window's minimum size ignores the extra height that word-wrapped labels need
+    at a given width, so without this a long message is drawn over the fields.
+    """
+    layout = dialog.layout()
+    if layout is None:
+        return
+    layout.activate()
+    height = layout.totalMinimumSize().height()
+    if layout.hasHeightForWidth():
+        height = max(height, layout.totalHeightForWidth(dialog.width()))
+    dialog.setMinimumHeight(height)
+    if dialog.height() < height:
+        dialog.resize(dialog.width(), height)
 
 
 def _source_text(config_path: str) -> str:

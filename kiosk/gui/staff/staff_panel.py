@@ -81,6 +81,8 @@ class StaffPanel(QWidget):
         self._job: BackgroundJob | None = None
         self._job_name = ""
         self._probe_job: BackgroundJob | None = None
+        self._probe_again = False
+        self._shut_down = False
         self.model = LeadTableModel(runtime.store, parent=self)
         self._build_widgets()
         self._build_layout()
@@ -209,7 +211,9 @@ class StaffPanel(QWidget):
         self.state_combo.currentIndexChanged.connect(self.apply_filter)
         self._status_poller.status_changed.connect(self.status_view.show_status)
         if self.demo_controls is not None:
-            self.demo_controls.faults_changed.connect(self.check_crm_now)
+            # Only taking the CRM offline or back changes its health check, because
+            # random errors would make one check's result a coin toss.
+            self.demo_controls.offline_button.toggled.connect(self.check_crm_now)
         self._table_timer.timeout.connect(self._on_table_tick)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._update_buttons)
@@ -239,16 +243,22 @@ class StaffPanel(QWidget):
 
     @Slot()
     def check_crm_now(self) -> None:
-        """Check the CRM's health now and show the result, then wake the engine.
+        """Wake the engine and check the CRM's health now, showing the result.
 
         The engine notices an outage only when a request fails, so after the demo
-        controls change the CRM the status would otherwise stay stale.
+        controls change the CRM the status would otherwise stay stale. A request
+        made while a check runs starts another check once that one ends.
         """
+        if self._shut_down:
+            return
         self._sync_call("wake")
         if self._probe_job is not None and self._probe_job.is_running():
+            self._probe_again = True
             return
+        self._probe_again = False
         url = self._runtime.crm_url
-        job = BackgroundJob(lambda _progress: probe_health(url), self)
+        timeout_s = float(self._runtime.config.crm.timeout_s)
+        job = BackgroundJob(lambda _progress: probe_health(url, timeout_s), self)
         job.succeeded.connect(self._on_probe_finished)
         self._probe_job = job
         job.start()
@@ -256,6 +266,8 @@ class StaffPanel(QWidget):
     @Slot(object)
     def _on_probe_finished(self, reachable: object) -> None:
         self.status_view.show_probe(bool(reachable))
+        if self._probe_again:
+            self.check_crm_now()
 
     @Slot()
     def retry_selected(self) -> None:
@@ -405,7 +417,7 @@ class StaffPanel(QWidget):
             crm.operator_email,
             note,
             self,
-            config_path=str(getattr(self._runtime, "config_path", "") or ""),
+            config_path=str(self._runtime.config.source or ""),
         )
         self.crm_settings_dialog = dialog
         dialog.open()
@@ -472,7 +484,8 @@ class StaffPanel(QWidget):
     # -- shutdown -------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop the timers and wait for a running import or export to end."""
+        """Stop the timers and wait for a running import, export or CRM check."""
+        self._shut_down = True
         self._table_timer.stop()
         self._search_timer.stop()
         self._status_poller.stop()
