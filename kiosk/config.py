@@ -7,6 +7,7 @@ the ``[crm]`` table. Unknown keys are rejected so a typo does not pass silently.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -132,7 +133,8 @@ def load_config(path: str | Path | None = None) -> Config:
         path: the ``--config`` value; ``None`` reads the default location if it exists.
 
     Raises:
-        ConfigError: the file is missing (when named), not valid TOML, or has a bad value.
+        ConfigError: the file is missing (when named), not valid UTF-8 TOML, or has a
+            bad value.
     """
     if path is None:
         candidate = default_config_path()
@@ -141,7 +143,9 @@ def load_config(path: str | Path | None = None) -> Config:
     else:
         source = Path(path)
         if not source.exists():
-            raise ConfigError(f"Configuration file not found: {source}. Check the path.")
+            raise ConfigError(
+                f"Configuration file not found: {source}. Check the path."
+            )
         data = _read_toml(source)
     return parse_config(data, source=source, environ=os.environ)
 
@@ -164,15 +168,55 @@ def parse_config(
         operator_email=crm.operator_email,
         timeout_s=crm.timeout_s,
     )
+    capture = _section(CaptureSettings, _table(data, "capture"), "capture")
+    sync = _section(SyncSettings, _table(data, "sync"), "sync")
+    _check_ranges(capture, crm, sync)
     return Config(
-        capture=_section(CaptureSettings, _table(data, "capture"), "capture"),
+        capture=capture,
         crm=crm,
-        sync=_section(SyncSettings, _table(data, "sync"), "sync"),
+        sync=sync,
         kiosk=_kiosk_settings(_table(data, "kiosk")),
         badge_layouts=tuple(_layout(item) for item in badges.get("layouts", [])),
         badge_hosts=tuple(_host(item) for item in badges.get("hosts", [])),
         source=source,
     )
+
+
+def _check_ranges(
+    capture: CaptureSettings, crm: CrmSettings, sync: SyncSettings
+) -> None:
+    positive = {
+        "[capture] width": capture.width,
+        "[capture] height": capture.height,
+        "[capture] fps": capture.fps,
+        "[crm] timeout_s": crm.timeout_s,
+        "[sync] lease_s": sync.lease_s,
+        "[sync] backoff_base_s": sync.backoff_base_s,
+        "[sync] backoff_cap_s": sync.backoff_cap_s,
+        "[sync] idle_poll_s": sync.idle_poll_s,
+    }
+    for name, value in positive.items():
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{name} must be a positive number, got {value!r}.")
+    if capture.debounce_s < 0 or not math.isfinite(capture.debounce_s):
+        raise ConfigError(
+            f"[capture] debounce_s must be 0 or more: {capture.debounce_s}"
+        )
+    if not 1 <= sync.batch_size <= 100:
+        raise ConfigError(
+            f"[sync] batch_size must be from 1 to 100 (AcmeCRM's bulk limit), "
+            f"got {sync.batch_size}."
+        )
+    if sync.rate_limit_per_minute < 0:
+        raise ConfigError(
+            "[sync] rate_limit_per_minute must be 0 (no limit) or more, "
+            f"got {sync.rate_limit_per_minute}."
+        )
+    if sync.lease_s <= crm.timeout_s:
+        raise ConfigError(
+            f"[sync] lease_s ({sync.lease_s}) must be longer than [crm] timeout_s "
+            f"({crm.timeout_s}), so a batch's lease outlasts its HTTP request."
+        )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -181,6 +225,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text. Save it as UTF-8.") from exc
     except OSError as exc:
         raise ConfigError(f"Cannot read configuration file {path}: {exc}.") from exc
 
@@ -246,7 +292,9 @@ def _question(item: Any) -> Question:
 
 def _layout(item: Any) -> BadgeLayout:
     if not isinstance(item, dict) or "delimiter" not in item or "columns" not in item:
-        raise ConfigError("Each [[badges.layouts]] entry needs a delimiter and columns.")
+        raise ConfigError(
+            "Each [[badges.layouts]] entry needs a delimiter and columns."
+        )
     columns = tuple(str(column) for column in item["columns"])
     unknown = sorted(set(columns) - LAYOUT_COLUMNS)
     if unknown:
@@ -256,7 +304,9 @@ def _layout(item: Any) -> BadgeLayout:
         )
     delimiter = str(item["delimiter"])
     if len(delimiter) != 1:
-        raise ConfigError(f"Badge layout delimiter must be one character: {delimiter!r}.")
+        raise ConfigError(
+            f"Badge layout delimiter must be one character: {delimiter!r}."
+        )
     return BadgeLayout(delimiter, columns)
 
 

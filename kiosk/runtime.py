@@ -9,7 +9,6 @@ plain thread (:meth:`Runtime.start_sync_thread`), while the window wraps
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -45,34 +44,30 @@ QUEUE_SAMPLE_S = 5.0
 
 def is_loopback_url(url: str) -> bool:
     """Is the URL's host a loopback address (127.0.0.0/8, ::1 or ``localhost``)?"""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
+    from sync_daemon.connectors.acme import is_loopback_host
+
     try:
-        return ipaddress.ip_address(host).is_loopback
+        host = urlsplit(url).hostname or ""
     except ValueError:
         return False
+    return is_loopback_host(host)
 
 
 def check_crm_url(url: str) -> str:
-    """Return the CRM base URL without a trailing slash, or raise when it is unusable.
+    """Return the CRM base URL in the form the connector uses, or raise.
 
     Raises:
-        KioskError: the URL is not http(s), has no host, or is plain http to a host that
-            is not a loopback address (credentials would cross the network in clear).
+        KioskError: the URL is not http(s) with a host, has an invalid port, carries
+            credentials, a query or a fragment, or is plain http to a host that is not
+            a loopback address. The message never shows credentials.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise KioskError(
-            f"Invalid CRM URL {url!r}: expected http(s)://HOST[:PORT], "
-            "for example https://crm.example.com."
-        )
-    if parts.scheme == "http" and not is_loopback_url(url):
-        raise KioskError(
-            f"The CRM URL {url!r} uses plain http to a remote host. "
-            "Use https, or a loopback address for a local server."
-        )
-    return url.rstrip("/")
+    from sync_daemon.connectors.acme import InsecureUrlError
+    from sync_daemon.connectors.acme import check_crm_url as check_connector_url
+
+    try:
+        return check_connector_url(url)
+    except InsecureUrlError as exc:
+        raise KioskError(str(exc)) from None
 
 
 class Runtime:
@@ -168,6 +163,8 @@ class Runtime:
             lease_s=sync.lease_s,
             backoff_base_s=sync.backoff_base_s,
             backoff_cap_s=sync.backoff_cap_s,
+            rate_limit_per_minute=sync.rate_limit_per_minute,
+            idle_poll_s=sync.idle_poll_s,
         )
         return SyncEngine(
             _store_engine(self.store, self.db_url),

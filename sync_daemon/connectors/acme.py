@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -89,8 +90,7 @@ def check_crm_url(url: str) -> str:
             f"CRM URL {safe_url!r} contains a query or fragment; give the "
             "server's base URL only, such as https://crm.example.com."
         )
-    loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
-    if parts.scheme == "http" and not loopback:
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise InsecureUrlError(
             f"CRM URL {safe_url!r} uses plain http to a remote host; use https, "
             "because the connection carries the API key and visitors' contact details."
@@ -99,6 +99,19 @@ def check_crm_url(url: str) -> str:
     if base.endswith(API):
         base = base[: -len(API)].rstrip("/")
     return base
+
+
+def is_loopback_host(host: str) -> bool:
+    """Is ``host`` ``localhost`` or a loopback address (127.0.0.0/8 or ::1)?
+
+    A name such as ``127.example.com`` is not: only a literal address counts.
+    """
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class AcmeConnector:

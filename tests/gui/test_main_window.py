@@ -63,7 +63,7 @@ def test_code_without_contact_keeps_scanning(open_kiosk: OpenKiosk, qtbot: Any) 
     assert window.runtime.store.count_leads() == 0
 
 
-@pytest.mark.expected_log("kiosk.gui.workers")
+@pytest.mark.expected_log("kiosk.gui.store_worker")
 def test_parser_error_keeps_kiosk_scanning(
     open_kiosk: OpenKiosk, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

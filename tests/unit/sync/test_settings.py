@@ -182,3 +182,21 @@ def test_redact_url(url: str, shown: str) -> None:
 def test_connector_rejects_bad_timeout() -> None:
     with pytest.raises(ValueError, match="timeout_s must be a positive number"):
         AcmeConnector("http://127.0.0.1:8765", timeout_s=0)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("localhost", True),
+        ("127.evil.example", False),
+        ("example.com", False),
+        ("10.0.0.1", False),
+    ],
+)
+def test_loopback_host(host: str, expected: bool) -> None:
+    from sync_daemon.connectors.acme import is_loopback_host
+
+    assert is_loopback_host(host) is expected
