@@ -13,7 +13,7 @@ from kiosk.gui.workers import METRIC_SCAN_TO_FORM
 from tests.gui.conftest import OpenKiosk, vcard
 
 SCAN_TIMEOUT_MS = 15_000
-# Time the test spends on a form, standing in for an operator who talks to a visitor.
+# Time the test spends on a form, in place of an operator talking to a visitor.
 OPERATOR_MS = 2000
 
 VISITORS = [
