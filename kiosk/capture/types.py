@@ -19,9 +19,9 @@ class DecodedCode:
     Attributes:
         text: the payload as text, or ``""`` when its bytes could not be decoded
             (``text_error`` then says why).
-        raw: the payload's bytes as stored in the code, with two exceptions: zbar
-            0.23 in binary mode converts ECI segments to UTF-8 itself, and OpenCV
-            returns its own conversion of non-UTF-8 payloads (undone where detected).
+        raw: the payload's bytes as stored in the code, except that zbar 0.23 in
+            binary mode converts ECI segments to UTF-8 itself. OpenCV results are kept
+            only when their bytes are certain (ASCII, or reread by zxing-cpp).
         decoder: which decoder read it, e.g. ``"zxing"``, ``"zxing-upscale"``,
             ``"pyzbar"``, ``"opencv-aruco"``.
         corners: the code's four corners in frame pixel coordinates, clockwise from
