@@ -131,6 +131,7 @@ class SyncEngine:
         self._config_error = ""
         self._resume_at = 0.0
         self._last_attempt = 0.0
+        self._last_batch_full = False
         self._last_success_at: datetime | None = None
         self._last_error = ""
         self._requests = 0
@@ -198,6 +199,7 @@ class SyncEngine:
             return RunReport()
         logger.debug("Claimed %d outbox rows", len(rows))
         self._last_attempt = time.monotonic()
+        self._last_batch_full = len(rows) >= self._batch_size
         outcome = self._send(rows)
         self._record(outcome)
         return RunReport(
@@ -595,12 +597,22 @@ class SyncEngine:
             return not (deadline and time.monotonic() >= deadline)
         if self._reachable is False and not self._probe():
             return not (deadline and time.monotonic() >= deadline)
+        linger = self._linger_delay()
+        if linger > 0:
+            self._sleep(stop, linger, deadline, wakeable=False)
         try:
             report = self.run_once()
         except SyncError as exc:
             self._note_failure(exc.reason, unreachable=False)
             return True
         return report.claimed > 0 and not (deadline and time.monotonic() >= deadline)
+
+    def _linger_delay(self) -> float:
+        """Return how long to wait so that a stream of saves fills the next batch."""
+        if self._last_batch_full:
+            return 0.0
+        since_last = time.monotonic() - self._last_attempt
+        return max(0.0, self.settings.batch_linger_s - since_last)
 
     def _bring_forward(self) -> None:
         with self._lock:

@@ -25,6 +25,10 @@ class EngineSettings:
             a lead.
         wake_interval_s: minimum time between two attempts that :meth:`SyncEngine.wake`
             brings forward, so many saves in a row do not hammer a failing CRM.
+        batch_linger_s: minimum time between two sends while leads keep arriving, so a
+            rush of saves goes out in a few full batches instead of one request a
+            lead, which would use up the CRM's rate limit. A send after a full batch,
+            or after a quiet spell, does not wait.
     """
 
     batch_size: int = 100
@@ -35,6 +39,7 @@ class EngineSettings:
     rate_limit_per_minute: int = 90
     use_bulk: bool = True
     wake_interval_s: float = 1.0
+    batch_linger_s: float = 0.25
 
     def __post_init__(self) -> None:
         seconds = (
@@ -43,6 +48,7 @@ class EngineSettings:
             self.backoff_cap_s,
             self.idle_poll_s,
             self.wake_interval_s,
+            self.batch_linger_s,
         )
         if not all(math.isfinite(value) for value in seconds):
             raise ValueError("every time in seconds must be a finite number")
@@ -53,6 +59,8 @@ class EngineSettings:
                 "rate_limit_per_minute must be 0 (no limit) or more, got "
                 f"{self.rate_limit_per_minute}"
             )
+        if self.batch_linger_s < 0:
+            raise ValueError("batch_linger_s must be 0 or more")
         if self.lease_s <= 0 or self.idle_poll_s <= 0:
             raise ValueError("lease_s and idle_poll_s must be positive")
         if self.backoff_base_s < 0 or self.backoff_cap_s < self.backoff_base_s:

@@ -416,3 +416,35 @@ def test_accepted_key_clears_config_error(tmp_path: Path, database: Engine) -> N
         assert engine.status().last_error == ""
     finally:
         server.stop()
+
+
+def _stream_leads(database: Engine, engine_: object, count: int) -> None:
+    """Save ``count`` leads one at a time, 10 ms apart, waking the engine each time."""
+    for index in range(count):
+        add_leads(database, 1, start=index)
+        engine_.wake()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(("linger_s", "max_requests"), [(0.25, 10), (0.0, None)])
+def test_stream_of_saves_is_batched(
+    crm: RunningServer,
+    database: Engine,
+    linger_s: float,
+    max_requests: int | None,
+) -> None:
+    log = RequestLog()
+    settings = replace(FAST, batch_size=100, batch_linger_s=linger_s)
+    engine = make_engine(database, crm.url, settings, log=log)
+    with running(engine):
+        _stream_leads(database, engine, 60)
+        wait_for(lambda: crm.stats()["contacts"] == 60, 20, "60 contacts in the CRM")
+    # A batch of one lead goes to /contacts, a larger one to /contacts/bulk.
+    writes = [m for m in log.snapshot() if "/contacts" in m.endpoint and m.ok]
+    assert sum(max(m.items, 1) for m in writes) == 60
+    if max_requests is not None:
+        # 60 saves over about 0.6 s, sent at most every 0.25 s.
+        assert len(writes) <= max_requests
+    else:
+        # Without the linger each wake-up sends what has arrived so far.
+        assert len(writes) > 10
