@@ -474,12 +474,13 @@ class SyncEngine:
             else:
                 self._failures += 1
                 failures = self._failures
-            delay = full_jitter(
-                failures,
-                self.settings.backoff_base_s,
-                self.settings.backoff_cap_s,
-                self._rng,
-            )
+            cap = self.settings.backoff_cap_s
+            if probe:
+                # A health check is one small GET, so while the CRM is down it is
+                # repeated more often than a send, and a returning CRM is noticed
+                # within probe_cap_s rather than the full backoff cap.
+                cap = min(cap, self.settings.probe_cap_s)
+            delay = full_jitter(failures, self.settings.backoff_base_s, cap, self._rng)
             delay = max(delay, at_least_s or 0.0)
             self._resume_at = time.monotonic() + delay
             if unreachable:

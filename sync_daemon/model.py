@@ -29,6 +29,8 @@ class EngineSettings:
             rush of saves goes out in a few full batches instead of one request a
             lead, which would use up the CRM's rate limit. A send after a full batch,
             or after a quiet spell, does not wait.
+        probe_cap_s: largest backoff between two health checks while the CRM is
+            unreachable (the backoff cap still applies when it is smaller).
     """
 
     batch_size: int = 100
@@ -40,6 +42,7 @@ class EngineSettings:
     use_bulk: bool = True
     wake_interval_s: float = 1.0
     batch_linger_s: float = 0.25
+    probe_cap_s: float = 15.0
 
     def __post_init__(self) -> None:
         seconds = (
@@ -49,6 +52,7 @@ class EngineSettings:
             self.idle_poll_s,
             self.wake_interval_s,
             self.batch_linger_s,
+            self.probe_cap_s,
         )
         if not all(math.isfinite(value) for value in seconds):
             raise ValueError("every time in seconds must be a finite number")
@@ -61,6 +65,8 @@ class EngineSettings:
             )
         if self.batch_linger_s < 0:
             raise ValueError("batch_linger_s must be 0 or more")
+        if self.probe_cap_s <= 0:
+            raise ValueError("probe_cap_s must be positive")
         if self.lease_s <= 0 or self.idle_poll_s <= 0:
             raise ValueError("lease_s and idle_poll_s must be positive")
         if self.backoff_base_s < 0 or self.backoff_cap_s < self.backoff_base_s:

@@ -448,3 +448,15 @@ def test_stream_of_saves_is_batched(
     else:
         # Without the linger each wake-up sends what has arrived so far.
         assert len(writes) > 10
+
+
+@pytest.mark.expected_log("sync_daemon.engine")
+def test_health_checks_capped_while_down(database: Engine) -> None:
+    settings = replace(FAST, backoff_base_s=1.0, backoff_cap_s=60.0, probe_cap_s=2.0)
+    engine = make_engine(database, "http://127.0.0.1:9", settings, timeout_s=0.5)
+    engine.connector.close()
+    for _ in range(12):
+        engine._note_failure("unreachable", unreachable=True, probe=True)
+        assert engine._resume_at - time.monotonic() <= 2.0
+    engine._note_failure("HTTP 503", unreachable=False)
+    assert engine.status().reachable is False
