@@ -11,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -81,7 +82,11 @@ class LeadForm(QWidget):
         self.notice.setWordWrap(True)
         content = QWidget()
         content.setObjectName("formContent")
+        self._content = content
         body = QVBoxLayout(content)
+        # The content's minimum size follows its rows, so the scroll area scrolls
+        # instead of squeezing them when "More details" opens on a hidden form.
+        body.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         body.addLayout(self._field_grid(PRIMARY_FIELDS, columns=2))
         self.more_button = QPushButton("More details")
         self.more_button.setCheckable(True)
@@ -138,7 +143,8 @@ class LeadForm(QWidget):
         self.notes_label = plain_label("Notes", "fieldLabel")
         self.notes_edit = QPlainTextEdit()
         self.notes_edit.setObjectName("field_notes")
-        self.notes_edit.setFixedHeight(64)
+        self.notes_edit.setMinimumHeight(72)
+        self.notes_edit.setMaximumHeight(120)
         self.notes_edit.setTabChangesFocus(True)
 
         operator_fields = QGridLayout()
@@ -246,6 +252,8 @@ class LeadForm(QWidget):
         self._refresh_all_warnings()
         self.more_button.setChecked(self._more_has_content())
         self.more_box.setVisible(self.more_button.isChecked())
+        if self.isVisible():
+            self._relayout()
 
     def focus_first_field(self) -> None:
         """Put the keyboard focus where the operator most likely types next."""
@@ -365,6 +373,20 @@ class LeadForm(QWidget):
         self.save_requested.emit(self.values())
 
     # -- events ---------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._relayout()
+
+    def _relayout(self) -> None:
+        # Rows shown or hidden while the form page was hidden (a warning, "More
+        # details") leave stale cached sizes behind, and the rows then overlap.
+        for layout in self._content.findChildren(QLayout):
+            layout.invalidate()
+        content_layout = self._content.layout()
+        if content_layout is not None:
+            content_layout.invalidate()
+            content_layout.activate()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):

@@ -76,11 +76,15 @@ class KioskView(QMainWindow):
         )
         self.waiting_label = ElidedLabel("", "waitingLabel")
         self.waiting_label.hide()
-        self.manual_button = QPushButton("&Manual entry")
+        # Alt+M and Alt+S are window shortcuts (see MainWindow), not mnemonics: a
+        # disabled button's mnemonic lets the key through to the focused line edit.
+        self.manual_button = QPushButton("Manual entry")
         self.manual_button.setObjectName("manualButton")
+        self.manual_button.setToolTip("Alt+M")
         self.manual_button.setIcon(_icon("keyboard.svg"))
-        self.staff_button = QPushButton("&Staff")
+        self.staff_button = QPushButton("Staff")
         self.staff_button.setObjectName("staffButton")
+        self.staff_button.setToolTip("Alt+S")
         self.staff_button.setIcon(_icon("lock.svg"))
         for button in (self.manual_button, self.staff_button):
             button.setIconSize(QSize(24, 24))

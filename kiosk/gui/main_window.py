@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Slot
-from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from kiosk.capture.types import FrameSource
@@ -135,9 +135,28 @@ class MainWindow(VisitorFlow):
         self.duplicate_cancel_button.clicked.connect(self._on_duplicate_cancelled)
         self.manual_button.clicked.connect(self.start_manual_entry)
         self.staff_button.clicked.connect(self.open_staff_panel)
+        self._add_shortcut("Alt+S", self._on_staff_shortcut)
+        self._add_shortcut("Alt+M", self._on_manual_shortcut)
         self.pin_banner.set_requested.connect(self.ask_new_pin)
         self.pin_banner.found_set.connect(self._on_pin_found_set)
         self.staff_page.back_requested.connect(self.close_staff_panel)
+
+    def _add_shortcut(self, keys: str, slot: Any) -> None:
+        # A window shortcut takes the key before the focused widget sees it, so it
+        # never types a letter into the lead form.
+        shortcut = QShortcut(QKeySequence(keys), self)
+        shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        shortcut.activated.connect(slot)
+
+    @Slot()
+    def _on_staff_shortcut(self) -> None:
+        if not self.staff_open:
+            self.open_staff_panel()
+
+    @Slot()
+    def _on_manual_shortcut(self) -> None:
+        if not self.staff_open:
+            self.start_manual_entry()
 
     # -- lifecycle ------------------------------------------------------------------
 

@@ -147,3 +147,37 @@ def test_plain_reason_words(state: str, error: str, expected: str) -> None:
 def test_state_label_for_unqueued_lead() -> None:
     assert state_label("") == "Not queued"
     assert state_label("retry_wait") == "Retrying"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"first_name": "Ana", "email": "ana@example.com"}, "Ana"),
+        ({"email": "only.email@example.com", "phone": "+12125550123"}, None),
+        ({"phone": "+12125550123", "badge_id": "A-5521"}, "+12125550123"),
+        ({"badge_id": "A-5521", "profile_url": "https://example.com/p/1"}, "A-5521"),
+        ({"profile_url": "https://example.com/p/1"}, "https://example.com/p/1"),
+    ],
+)
+def test_name_column_shows_best_identifier(
+    store: LeadStore, fields: dict[str, str], expected: str | None
+) -> None:
+    store.save_lead(fields)
+    model = LeadTableModel(store)
+    model.set_filter()
+
+    name = model.data(model.index(0, NAME))
+
+    assert name == (expected or fields["email"])
+    assert model.data(model.index(0, EMAIL)) == fields.get("email", "")
+    assert model.data(model.index(0, COMPANY)) == ""
+
+
+def test_nameless_row_keeps_email_and_company(store: LeadStore) -> None:
+    store.save_lead({"email": "bo@example.com", "company": "Globex"})
+    model = LeadTableModel(store)
+    model.set_filter()
+
+    assert model.data(model.index(0, NAME)) == "bo@example.com"
+    assert model.data(model.index(0, EMAIL)) == "bo@example.com"
+    assert model.data(model.index(0, COMPANY)) == "Globex"

@@ -37,25 +37,30 @@ class DemoControls(QGroupBox):
     def __init__(self, server: Any, parent: QWidget | None = None) -> None:
         super().__init__("Demo CRM controls", parent)
         self._server = server
-        self.offline_button = QPushButton("Take CRM offline")
+        self.offline_button = QPushButton()
         self.offline_button.setCheckable(True)
-        self.offline_button.toggled.connect(self._on_offline_toggled)
         self.error_rate = QComboBox()
         for rate in ERROR_RATES:
-            self.error_rate.addItem(f"{rate:.0%} errors", rate)
-        self.error_rate.currentIndexChanged.connect(self._on_error_rate_changed)
+            self.error_rate.addItem(_rate_text(rate), rate)
         self.latency = QSpinBox()
         self.latency.setRange(0, 10_000)
         self.latency.setSingleStep(250)
         self.latency.setSuffix(" ms latency")
         self.latency.setKeyboardTracking(False)
-        self.latency.valueChanged.connect(self._on_latency_changed)
         self.summary = ElidedLabel()
         layout = QHBoxLayout(self)
         for widget in (self.offline_button, self.error_rate, self.latency):
             layout.addWidget(widget)
         layout.addWidget(self.summary, 1)
-        self._show_faults(self._server.faults())
+
+        # The server keeps its faults while the staff panel is closed, so the
+        # widgets start from them before any change can reach the server.
+        faults = self._server.faults()
+        self._show_controls(faults)
+        self._show_faults(faults)
+        self.offline_button.toggled.connect(self._on_offline_toggled)
+        self.error_rate.currentIndexChanged.connect(self._on_error_rate_changed)
+        self.latency.valueChanged.connect(self._on_latency_changed)
 
     def set_offline(self, offline: bool) -> None:
         """Take the demo CRM offline (every API request answers 503) or back."""
@@ -63,8 +68,25 @@ class DemoControls(QGroupBox):
 
     @Slot(bool)
     def _on_offline_toggled(self, offline: bool) -> None:
-        self.offline_button.setText("Bring CRM back" if offline else "Take CRM offline")
+        self._show_offline_text(offline)
         self._apply(down=offline)
+
+    def _show_offline_text(self, offline: bool) -> None:
+        self.offline_button.setText("Bring CRM back" if offline else "Take CRM offline")
+
+    def _show_controls(self, faults: dict[str, Any]) -> None:
+        offline = bool(faults.get("down"))
+        self.offline_button.setChecked(offline)
+        self._show_offline_text(offline)
+
+        rate = float(faults.get("error_rate") or 0.0)
+        index = self.error_rate.findData(rate)
+        if index < 0:
+            self.error_rate.addItem(_rate_text(rate), rate)
+            index = self.error_rate.count() - 1
+        self.error_rate.setCurrentIndex(index)
+
+        self.latency.setValue(int(faults.get("latency_ms") or 0))
 
     @Slot(int)
     def _on_error_rate_changed(self, _index: int) -> None:
@@ -88,3 +110,7 @@ class DemoControls(QGroupBox):
         if faults.get("latency_ms"):
             parts.append(f"{int(faults['latency_ms'])} ms latency")
         self.summary.setText("Demo CRM: " + ", ".join(parts))
+
+
+def _rate_text(rate: float) -> str:
+    return f"{rate:.0%} errors"

@@ -15,6 +15,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 
 from kiosk.gui.staff.reasons import plain_reason, state_label
+from kiosk.store import LeadNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class LeadTableModel(QAbstractTableModel):
         self._state: str | None = None
         self._rows: list[Any] = []
         self._exhausted = False
+        # Identifiers read from the full lead, for rows with no name, email or phone.
+        self._stored_identifiers: dict[tuple[str, int], str] = {}
 
     # Qt model interface
 
@@ -169,9 +172,7 @@ class LeadTableModel(QAbstractTableModel):
 
     def _cell_text(self, row: Any, column: int) -> str:
         if column == NAME:
-            first = str(_field(row, "first_name"))
-            last = str(_field(row, "last_name"))
-            return f"{first} {last}".strip()
+            return self._identifier(row)
         if column == EMAIL:
             return str(_field(row, "email"))
         if column == COMPANY:
@@ -182,6 +183,38 @@ class LeadTableModel(QAbstractTableModel):
         if column == STATE:
             return state_label(state)
         return plain_reason(state, _field(row, "last_error", None))
+
+    def _identifier(self, row: Any) -> str:
+        """Return the best identifier of a lead: name, email, phone, badge id or URL.
+
+        Rows do not carry the badge id or profile URL, so those come from the full
+        lead, read once per lead revision and only when the row has nothing else.
+        """
+        first = str(_field(row, "first_name"))
+        last = str(_field(row, "last_name"))
+        name = f"{first} {last}".strip()
+        if name:
+            return name
+        for field in ("email", "phone", "badge_id", "profile_url"):
+            value = str(_field(row, field)).strip()
+            if value:
+                return value
+        key = (str(_field(row, "lead_id")), int(_field(row, "revision", 0)))
+        if key not in self._stored_identifiers:
+            self._stored_identifiers[key] = self._stored_identifier(key[0])
+        return self._stored_identifiers[key]
+
+    def _stored_identifier(self, lead_id: str) -> str:
+        try:
+            fields = self._store.get_lead(lead_id).fields
+        except LeadNotFound:
+            logger.debug("Lead %s vanished before its row was shown", lead_id)
+            return ""
+        for field in ("badge_id", "profile_url"):
+            value = str(fields.get(field) or "").strip()
+            if value:
+                return value
+        return ""
 
 
 def _format_time(value: Any) -> str:
