@@ -142,7 +142,7 @@ class MainWindow(VisitorFlow):
         self.staff_page.back_requested.connect(self.close_staff_panel)
 
     def _add_shortcut(self, keys: str, slot: Any) -> None:
-        # A window shortcut takes the key before the focused widget sees it, so it
+        # A window shortcut receives the key before the focused widget does, so it
         # never types a letter into the lead form.
         shortcut = QShortcut(QKeySequence(keys), self)
         shortcut.setContext(Qt.ShortcutContext.WindowShortcut)

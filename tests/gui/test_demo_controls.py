@@ -1,4 +1,4 @@
-"""Demo CRM controls start from the faults the server already has."""
+"""Demo CRM controls start from the server's current fault settings."""
 
 from __future__ import annotations
 

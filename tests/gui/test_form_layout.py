@@ -44,8 +44,8 @@ def _overlaps(form: LeadForm) -> list[str]:
 def _second_visitor_form(open_kiosk: OpenKiosk, qtbot: Any) -> MainWindow:
     """Save a first visitor, then show a second one with no email and more details.
 
-    The second visitor's "More details" section opens while the form page is hidden,
-    which is when the rows used to be squeezed.
+    The second visitor's email warning and "More details" section appear while the
+    form page is hidden, and the page is shown again afterwards.
     """
     first = vcard("Ada", "Lovelace", "ada@example.com")
     second = vcard(
