@@ -26,7 +26,8 @@ OUR_LOGGERS = ("kiosk", "sync_daemon", "acmecrm")
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "expected_log(*prefixes): WARNING or ERROR records from these loggers are expected",
+        "expected_log(*prefixes): WARNING or ERROR records from these loggers are "
+        "expected",
     )
 
 

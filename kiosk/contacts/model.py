@@ -115,8 +115,8 @@ class PayloadRejected(KioskError):
     Attributes:
         code: one of ``empty_payload``, ``payload_too_large``, ``binary_payload`` and
             ``unrecognized_payload``.
-        message: what an operator reads, for example "This code holds text but no contact
-            details. Enter them by hand."
+        message: the text an operator reads, for example "This code holds text but no
+            contact details. Enter them by hand."
     """
 
     def __init__(self, code: str, message: str) -> None:
