@@ -26,6 +26,7 @@ CRM_LIMITS: dict[str, int] = {
     "phone": 20,
     "company": 200,
     "title": 150,
+    "notes": 10_000,
 }
 
 MAX_FULL_NAME = 256

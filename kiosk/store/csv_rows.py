@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.contacts.normalize import normalize_email, normalize_phone
+from kiosk.contacts.normalize import CRM_LIMITS, normalize_email, normalize_phone
 from kiosk.store import fields as lead_fields
 from kiosk.store.csv_cells import unescape_cell
 from kiosk.store.csv_records import (
@@ -159,6 +159,19 @@ def _check_fields(fields: dict[str, Any], region: str) -> None:
         fields["rating"] = rating
     if fields.get("consent_at"):
         _parse_time(fields["consent_at"], "consent_at")
+    _check_lengths(fields)
+
+
+def _check_lengths(fields: dict[str, Any]) -> None:
+    # A scanned lead over a limit is saved with a warning beside the field; a CSV row
+    # is rejected instead, because the file can be fixed and imported again.
+    for name, limit in CRM_LIMITS.items():
+        value = fields.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise RowError(
+                f"{name} is {len(value)} characters, but the CRM accepts at most "
+                f"{limit}; shorten it and import the file again"
+            )
 
 
 def _valid_email(text: str, column: str) -> str:

@@ -468,7 +468,7 @@ def test_import_too_long_cell_rejects_row(store: LeadStore, tmp_path: Path) -> N
         "Bo,bo@example.com,fine\n"  # line 3
         f'Cy,cy@example.com,"{long_cell}\nsecond, line\n"\n'  # lines 4-6: quoted
         "Di,di@example.com,\n"  # line 7
-        f"Ed,ed@example.com,{'y' * 200_000}\n"  # line 8: long but allowed
+        f"Ed,ed@example.com,{'y' * 9_000}\n"  # line 8: long, within the CRM's limit
     )
     report = import_csv(_write(tmp_path / "in.csv", text), store)
     emails = sorted(row.email for row in store.list_leads())
@@ -510,6 +510,25 @@ def test_import_rejects_invalid_other_email(store: LeadStore, tmp_path: Path) ->
     )
     report = import_csv(path, store)
     assert "other_emails is not a valid email" in report.rejected[0].reason
+
+
+def test_import_rejects_values_over_crm_limits(
+    store: LeadStore, tmp_path: Path
+) -> None:
+    company = "C" * 201
+    notes = "n" * 10_001
+    text = (
+        "email,company,notes\n"
+        f"ana@example.com,{company},\n"
+        f"bo@example.com,Acme,{notes}\n"
+        "cy@example.com,Acme,short\n"
+    )
+    report = import_csv(_write(tmp_path / "in.csv", text), store)
+    reasons = [row.reason for row in report.rejected]
+    assert [row.line for row in report.rejected] == [2, 3]
+    assert "company is 201 characters" in reasons[0]
+    assert "at most 10000" in reasons[1]
+    assert [lead.email for lead in store.list_leads()] == ["cy@example.com"]
 
 
 def test_import_directory_is_an_error(store: LeadStore, tmp_path: Path) -> None:
