@@ -323,8 +323,13 @@ class LeadForm(QWidget):
         elif normalize_email(email) is None:
             problems.append("Its email is not a valid address.")
         for name, limit in CRM_LIMITS.items():
-            if len(self.edits[name].text().strip()) > limit:
+            if name == "notes":
+                text = self.notes_edit.toPlainText()
+                label = "notes"
+            else:
+                text = self.edits[name].text()
                 label = FIELD_LABELS[name].lower()
+            if len(text.strip()) > limit:
                 problems.append(f"The {label} is longer than {limit} characters.")
         return problems
 
