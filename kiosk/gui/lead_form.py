@@ -325,7 +325,7 @@ class LeadForm(QWidget):
         for name, limit in CRM_LIMITS.items():
             if name == "notes":
                 text = self.notes_edit.toPlainText()
-                label = "notes"
+                label = "note text"
             else:
                 text = self.edits[name].text()
                 label = FIELD_LABELS[name].lower()

@@ -134,6 +134,13 @@ def test_values_over_crm_limits_are_problems(make_form: Any) -> None:
     assert "200 characters" in form.warnings["company"].text()
 
 
+def test_notes_over_crm_limit_are_problem(make_form: Any) -> None:
+    form = make_form()
+    form.load(None, {"email": "ana@example.com", "notes": "n" * 10_001})
+
+    assert form.crm_problems() == ["The note text is longer than 10000 characters."]
+
+
 def test_values_round_trip_lists_and_address(make_form: Any) -> None:
     form = make_form()
     contact = Contact(
