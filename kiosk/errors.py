@@ -9,8 +9,8 @@ from __future__ import annotations
 
 
 class KioskError(Exception):
-    """An expected failure with a message that says what was wrong and what to do."""
+    """An expected failure whose message states what was wrong and what to do."""
 
 
 class ConfigError(KioskError):
-    """The configuration file or an environment variable holds an invalid value."""
+    """The configuration file or an environment variable contains an invalid value."""

@@ -8,7 +8,7 @@
 # Both install the project in editable mode, so the kiosk started from this checkout and
 # the test run share .venv without one install replacing the other's files.
 #
-# Run as root to install missing system packages with apt-get; as another user the script
+# Run as root, it installs missing system packages with apt-get. Run as another user, it
 # lists what is missing and the command that installs it, then stops.
 set -euo pipefail
 

@@ -18,7 +18,7 @@ class DecodedCode:
 
     Attributes:
         text: the payload as text, or ``""`` when its bytes could not be decoded
-            (``text_error`` then says why).
+            (``text_error`` then gives the reason).
         raw: the payload's bytes as stored in the code, except that zbar 0.23 in
             binary mode converts ECI segments to UTF-8 itself. OpenCV results are kept
             only when their bytes are certain (ASCII, or reread by zxing-cpp).

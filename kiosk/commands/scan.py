@@ -95,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
     deadline = time.monotonic() + args.timeout
     config = load_config(args.config)
-    # A folder or a video file is read as fast as it decodes; frames keep their media
-    # timestamps, so the debounce hold still counts in the recording's time.
+    # A folder or a video file is read as fast as it decodes. Its frames keep their
+    # media timestamps, so the debounce hold still counts in the recording's time.
     recorded = Path(args.camera).expanduser().exists() and not args.camera.startswith(
         "/dev/"
     )

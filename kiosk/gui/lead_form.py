@@ -323,15 +323,16 @@ class LeadForm(QWidget):
         elif normalize_email(email) is None:
             problems.append("Its email is not a valid address.")
         for name, limit in CRM_LIMITS.items():
-            if name == "notes":
-                text = self.notes_edit.toPlainText()
-                label = "note text"
-            else:
-                text = self.edits[name].text()
-                label = FIELD_LABELS[name].lower()
-            if len(text.strip()) > limit:
+            if len(self._field_text(name)) > limit:
+                label = "note text" if name == "notes" else FIELD_LABELS[name].lower()
                 problems.append(f"The {label} is longer than {limit} characters.")
         return problems
+
+    def _field_text(self, name: str) -> str:
+        """Return a field's text without surrounding spaces; notes are multi-line."""
+        if name == "notes":
+            return self.notes_edit.toPlainText().strip()
+        return self.edits[name].text().strip()
 
     def _consent_version(self) -> str:
         stored = str(self._base.get("consent_version", "") or "")

@@ -163,7 +163,7 @@ def _check_fields(fields: dict[str, Any], region: str) -> None:
 
 
 def _check_lengths(fields: dict[str, Any]) -> None:
-    # A scanned lead over a limit is saved with a warning beside the field; a CSV row
+    # A scanned lead over a limit is saved with a warning beside the field. A CSV row
     # is rejected instead, because the file can be fixed and imported again.
     for name, limit in CRM_LIMITS.items():
         value = fields.get(name)

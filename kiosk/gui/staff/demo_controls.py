@@ -63,7 +63,7 @@ class DemoControls(QGroupBox):
         self.latency.valueChanged.connect(self._on_latency_changed)
 
     def set_offline(self, offline: bool) -> None:
-        """Take the demo CRM offline (every API request answers 503) or back."""
+        """Take the demo CRM offline (every API request returns 503) or back."""
         self.offline_button.setChecked(offline)
 
     @Slot(bool)
